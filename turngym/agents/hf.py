@@ -1,0 +1,185 @@
+"""The transformers backend: batched sampling with a KV cache on CPU or CUDA.
+
+Prompts are left-padded into one batch, prefilled once, then decoded token by token with the
+model's cache. Logprobs are taken from ``log_softmax(logits / temperature)``, the same
+quantity the trainer recomputes, so the importance ratio is 1 up to float noise on-policy.
+
+What it does NOT cover: continuous batching or paged attention (use the vLLM backend for fast
+GPU rollouts), and speculative decoding. The CUDA path (bf16) is written for, but was not
+exercised on, a GPU in this repository's CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from turngym.agents.backend import Generation, SamplingParams
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """``"auto"`` → bf16 on CUDA GPUs that support it, fp32 elsewhere (bf16 is slower on CPU)."""
+    if dtype == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    except KeyError:
+        raise ValueError(f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}") from None
+
+
+def filter_logits(logits_BV: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
+    """Set logits outside the top-k / nucleus to -inf (for sampling only)."""
+    if top_k > 0 and top_k < logits_BV.shape[-1]:
+        kth = torch.topk(logits_BV, top_k, dim=-1).values[..., -1:]
+        logits_BV = logits_BV.masked_fill(logits_BV < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, sorted_idx = torch.sort(logits_BV, descending=True, dim=-1)
+        cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+        remove = cum - torch.softmax(sorted_logits, dim=-1) > top_p  # keep the token crossing p
+        sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
+        logits_BV = torch.full_like(logits_BV, float("-inf")).scatter(-1, sorted_idx, sorted_logits)
+    return logits_BV
+
+
+class HFBackend:
+    """Samples from a transformers causal LM.
+
+    Args:
+        model: A ``PreTrainedModel`` (or peft model) with a causal LM head.
+        pad_token_id: Id used for left padding (masked out; any valid id works).
+        batch_size: Most prompts decoded together; larger lists are split.
+    """
+
+    def __init__(self, model: Any, *, pad_token_id: int, batch_size: int = 32):
+        self.model = model
+        self.pad_token_id = pad_token_id
+        self.batch_size = batch_size
+        self._generator: torch.Generator | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def max_context(self) -> int | None:
+        config = getattr(self.model, "config", None)
+        return getattr(config, "max_position_embeddings", None)
+
+    def generate(
+        self,
+        prompts: Sequence[Sequence[int]],
+        params: SamplingParams,
+        max_new_tokens: Sequence[int] | None = None,
+    ) -> list[Generation]:
+        """Sample one continuation per prompt (see :class:`~turngym.agents.backend.Backend`)."""
+        if max_new_tokens is not None and len(max_new_tokens) != len(prompts):
+            raise ValueError("max_new_tokens must have one entry per prompt")
+        if any(len(p) == 0 for p in prompts):
+            raise ValueError("every prompt needs at least one token")
+        if params.seed is not None or self._generator is None:
+            self._generator = torch.Generator(device=self.device)
+            self._generator.manual_seed(params.seed if params.seed is not None else 0)
+        caps = [
+            min(params.max_new_tokens, m) if max_new_tokens is not None else params.max_new_tokens
+            for m in (max_new_tokens or [params.max_new_tokens] * len(prompts))
+        ]
+        out: list[Generation] = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for start in range(0, len(prompts), self.batch_size):
+                out.extend(
+                    self._generate_batch(
+                        prompts[start : start + self.batch_size],
+                        caps[start : start + self.batch_size],
+                        params,
+                    )
+                )
+        finally:
+            if was_training:
+                self.model.train()
+        return out
+
+    @torch.no_grad()
+    def _generate_batch(
+        self, prompts: Sequence[Sequence[int]], caps: Sequence[int], params: SamplingParams
+    ) -> list[Generation]:
+        device = self.device
+        B = len(prompts)
+        L = max(len(p) for p in prompts)
+        input_ids_BL = torch.full((B, L), self.pad_token_id, dtype=torch.long)
+        attention_BL = torch.zeros((B, L), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            input_ids_BL[i, L - len(p) :] = torch.tensor(list(p), dtype=torch.long)
+            attention_BL[i, L - len(p) :] = 1
+        input_ids_BL, attention_BL = input_ids_BL.to(device), attention_BL.to(device)
+        position_BL = (attention_BL.cumsum(-1) - 1).clamp(min=0)
+        stop_ids = torch.tensor(list(params.stop_token_ids) or [-1], device=device)
+        caps_B = torch.tensor(list(caps), device=device)
+
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        logits_BV = self.model(
+            input_ids=input_ids_BL,
+            attention_mask=attention_BL,
+            position_ids=position_BL,
+            past_key_values=cache,
+            use_cache=True,
+        ).logits[:, -1, :]
+        tokens: list[list[int]] = [[] for _ in range(B)]
+        logprobs: list[list[float]] = [[] for _ in range(B)]
+        stopped = [False] * B
+        finished_B = torch.zeros(B, dtype=torch.bool, device=device)
+        position_B1 = position_BL[:, -1:]
+        for t in range(max(caps)):
+            logits_BV = logits_BV.float()
+            if params.temperature == 0:
+                logp_BV = torch.log_softmax(logits_BV, dim=-1)
+                next_B = logits_BV.argmax(dim=-1)
+            else:
+                scaled_BV = logits_BV / params.temperature
+                logp_BV = torch.log_softmax(scaled_BV, dim=-1)
+                probs_BV = torch.softmax(filter_logits(scaled_BV, params.top_k, params.top_p), dim=-1)
+                next_B = torch.multinomial(probs_BV, 1, generator=self._generator).squeeze(-1)
+            next_B = torch.where(finished_B, torch.full_like(next_B, self.pad_token_id), next_B)
+            chosen_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
+            next_list, chosen_list = next_B.tolist(), chosen_B.tolist()
+            for i in range(B):
+                if not finished_B[i]:
+                    tokens[i].append(next_list[i])
+                    logprobs[i].append(chosen_list[i])
+            is_stop_B = torch.isin(next_B, stop_ids) & ~finished_B
+            for i in torch.nonzero(is_stop_B).flatten().tolist():
+                stopped[i] = True
+            finished_B = finished_B | is_stop_B | (caps_B <= t + 1)
+            if bool(finished_B.all()):
+                break
+            attention_BL = torch.cat([attention_BL, torch.ones((B, 1), dtype=torch.long, device=device)], dim=1)
+            position_B1 = position_B1 + 1
+            logits_BV = self.model(
+                input_ids=next_B[:, None],
+                attention_mask=attention_BL,
+                position_ids=position_B1,
+                past_key_values=cache,
+                use_cache=True,
+            ).logits[:, -1, :]
+        return [
+            Generation(
+                token_ids=tuple(tokens[i]),
+                logprobs=tuple(logprobs[i]),
+                finish_reason="stop" if stopped[i] else "length",
+            )
+            for i in range(B)
+        ]

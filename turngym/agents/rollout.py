@@ -1,0 +1,225 @@
+"""Rollouts: B tasks × G episodes, every active episode of a turn sampled in one batch.
+
+The runner owns the failure policy, which decides what reaches the trainer when envs crash:
+
+- ``fail_fast``: the first failed episode raises :class:`RolloutError` (debugging).
+- ``retry``: a failed episode is replayed on a fresh env (same task and seed) up to
+  ``max_retries`` times; groups left with fewer than ``min_group_size`` good episodes are
+  dropped.
+- ``min_group``: no retries; groups with fewer than ``min_group_size`` good episodes are
+  dropped, the failed episodes of kept groups are left out.
+
+Failed episodes are always counted in the metrics (``rollout/failed``, ``rollout/retried``,
+``rollout/groups_dropped``).
+
+What it does NOT cover: asynchronous / off-policy rollouts overlapping training, and
+multi-agent turn orchestration (a later issue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import gymnasium as gym
+
+from turngym.agents.agent import Episode, EpisodeSpec
+from turngym.agents.backend import Backend, SamplingParams
+from turngym.agents.chat import ChatRenderer
+from turngym.core.trajectory import StopReason, Trajectory
+
+FailurePolicy = Literal["fail_fast", "retry", "min_group"]
+FAILURE_POLICIES: tuple[str, ...] = ("fail_fast", "retry", "min_group")
+
+
+class RolloutError(RuntimeError):
+    """An episode failed under the ``fail_fast`` policy."""
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """G episodes of the same task."""
+
+    options: Mapping[str, Any]
+    """``env.reset`` options selecting the task (e.g. ``{"task_index": 3, "split": "train"}``)."""
+    seed: int
+    """Base seed; episode j of the group resets with ``seed + j``."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Copied into each trajectory's metadata."""
+
+
+@dataclass
+class RolloutResult:
+    """What a rollout produced."""
+
+    groups: list[list[Trajectory]]
+    """Kept groups (each with at least ``min_group_size`` good episodes), failed ones removed."""
+    all_trajectories: list[Trajectory]
+    """Every finished episode, failed and retried ones included (for metrics and logs)."""
+    metrics: dict[str, float]
+    """``rollout/*`` counters and timings."""
+
+
+class RolloutRunner:
+    """Plays groups of episodes with one backend.
+
+    Args:
+        env_factory: Builds a fresh env (e.g. ``lambda: turngym.make(id)``).
+        backend: Samples token ids.
+        renderer: The policy tokenizer's chat renderer.
+        sampling: Sampling parameters (stop tokens default to the renderer's).
+        max_episode_tokens: Token budget of an episode.
+        episode_timeout_s: Wall-clock budget of an episode (None: none).
+        failure_policy: ``fail_fast``, ``retry`` or ``min_group`` (see module docstring).
+        max_retries: Replays of a failed episode under ``retry``.
+        min_group_size: Fewest good episodes a group needs to be kept.
+        env_workers: Threads stepping envs in parallel (tools that wait on subprocesses).
+    """
+
+    def __init__(
+        self,
+        env_factory: Callable[[], gym.Env],
+        backend: Backend,
+        renderer: ChatRenderer,
+        *,
+        sampling: SamplingParams,
+        max_episode_tokens: int = 4096,
+        episode_timeout_s: float | None = None,
+        failure_policy: FailurePolicy = "retry",
+        max_retries: int = 2,
+        min_group_size: int = 1,
+        env_workers: int = 4,
+    ):
+        if failure_policy not in FAILURE_POLICIES:
+            raise ValueError(
+                f"failure_policy must be one of {FAILURE_POLICIES}, got {failure_policy!r}"
+            )
+        if not sampling.stop_token_ids:
+            sampling = replace(sampling, stop_token_ids=renderer.stop_token_ids)
+        self.env_factory = env_factory
+        self.backend = backend
+        self.renderer = renderer
+        self.sampling = sampling
+        self.max_episode_tokens = max_episode_tokens
+        self.episode_timeout_s = episode_timeout_s
+        self.failure_policy = failure_policy
+        self.max_retries = max_retries
+        self.min_group_size = min_group_size
+        self.env_workers = max(1, env_workers)
+        self._pool: list[gym.Env] = []
+
+    # ---- envs ---------------------------------------------------------------------------
+
+    def _take_env(self) -> gym.Env:
+        return self._pool.pop() if self._pool else self.env_factory()
+
+    def _return_env(self, env: gym.Env, healthy: bool) -> None:
+        if healthy:
+            self._pool.append(env)
+        else:
+            try:
+                env.close()
+            except Exception:  # noqa: BLE001, S110 - a broken env may fail to close; drop it
+                pass
+
+    def close(self) -> None:
+        """Close pooled envs."""
+        while self._pool:
+            self._return_env(self._pool.pop(), healthy=False)
+
+    # ---- episodes -----------------------------------------------------------------------
+
+    def run_episodes(self, specs: Sequence[EpisodeSpec]) -> list[Trajectory]:
+        """Play one episode per spec; each turn samples all active episodes in one batch."""
+        episodes = [
+            Episode(
+                self._take_env(),
+                spec,
+                self.renderer,
+                max_new_tokens=self.sampling.max_new_tokens,
+                max_episode_tokens=self.max_episode_tokens,
+                max_context=self.backend.max_context,
+                timeout_s=self.episode_timeout_s,
+            )
+            for spec in specs
+        ]
+        with ThreadPoolExecutor(self.env_workers) as pool:
+            list(pool.map(lambda e: e.start(), episodes))
+            while True:
+                active = [e for e in episodes if not e.done]
+                if not active:
+                    break
+                try:
+                    gens = self.backend.generate(
+                        [e.prompt() for e in active],
+                        self.sampling,
+                        max_new_tokens=[e.token_cap() for e in active],
+                    )
+                except Exception as exc:  # noqa: BLE001 - the backend failing ends these episodes
+                    for e in active:
+                        e.abort(StopReason.AGENT_ERROR, exc)
+                    continue
+                list(pool.map(lambda pair: pair[0].advance(pair[1]), zip(active, gens, strict=True)))
+        trajectories = []
+        for e in episodes:
+            self._return_env(e.env, healthy=e.stop_reason is not StopReason.ENV_ERROR)
+            trajectories.append(e.trajectory())
+        return trajectories
+
+    def run_groups(self, groups: Sequence[GroupSpec], group_size: int) -> RolloutResult:
+        """Play ``group_size`` episodes of each group under the failure policy."""
+        t0 = time.perf_counter()
+        specs = [
+            EpisodeSpec(
+                seed=g.seed + j,
+                options=g.options,
+                metadata={**g.metadata, "group": gi, "sample": j, "attempt": 0},
+            )
+            for gi, g in enumerate(groups)
+            for j in range(group_size)
+        ]
+        finished = self.run_episodes(specs)
+        everything = list(finished)
+        retried = 0
+        if self.failure_policy == "fail_fast":
+            for t in finished:
+                if t.failed:
+                    raise RolloutError(
+                        f"episode failed ({t.stop_reason.value}) under failure_policy=fail_fast: "
+                        f"{t.metadata.get('error')}"
+                    )
+        elif self.failure_policy == "retry":
+            for attempt in range(1, self.max_retries + 1):
+                failed_idx = [i for i, t in enumerate(finished) if t.failed]
+                if not failed_idx:
+                    break
+                retry_specs = [
+                    replace(specs[i], metadata={**specs[i].metadata, "attempt": attempt})
+                    for i in failed_idx
+                ]
+                retried += len(retry_specs)
+                redone = self.run_episodes(retry_specs)
+                everything.extend(redone)
+                for i, t in zip(failed_idx, redone, strict=True):
+                    finished[i] = t
+        kept: list[list[Trajectory]] = []
+        dropped = 0
+        for gi in range(len(groups)):
+            members = finished[gi * group_size : (gi + 1) * group_size]
+            good = [t for t in members if not t.failed]
+            if len(good) >= max(1, self.min_group_size):
+                kept.append(good)
+            else:
+                dropped += 1
+        metrics = {
+            "rollout/episodes": float(len(everything)),
+            "rollout/failed": float(sum(t.failed for t in everything)),
+            "rollout/retried": float(retried),
+            "rollout/groups_kept": float(len(kept)),
+            "rollout/groups_dropped": float(dropped),
+            "perf/rollout_s": time.perf_counter() - t0,
+        }
+        return RolloutResult(groups=kept, all_trajectories=everything, metrics=metrics)

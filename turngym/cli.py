@@ -1,0 +1,192 @@
+"""``turngym``: the command line.
+
+    turngym envs                                  list registered envs
+    turngym train CONFIG.yaml [--set k=v ...]     train with GRPO
+    turngym eval CONFIG.yaml [--set k=v ...]      mean reward and success rate, no training
+    turngym play ENV_ID [--kwargs JSON]           type the agent's turns yourself
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+END_OF_TURN = "."
+
+
+def _load_config(path: str, overrides: Sequence[str]):  # noqa: ANN202 - lazy import of torch-side types
+    from turngym.trainer.config import TrainConfig
+
+    return TrainConfig.from_yaml(path, overrides=list(overrides))
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    import turngym
+
+    ids = turngym.registered_ids()
+    width = max((len(i) for i in ids), default=0)
+    for env_id in ids:
+        print(f"{env_id:<{width}}  {turngym.describe(env_id)}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from turngym.trainer.trainer import Trainer
+
+    cfg = _load_config(args.config, args.set)
+    trainer = Trainer(cfg)
+    last = trainer.fit()
+    print(f"done: {trainer.step} steps, output in {cfg.output_dir}")
+    if last:
+        keys = [k for k in ("reward/mean", "eval/reward_mean", "eval/success_rate") if k in last]
+        print("  " + ", ".join(f"{k}={last[k]:.3f}" for k in keys))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from turngym.trainer.trainer import Trainer
+
+    cfg = _load_config(args.config, args.set)
+    cfg = replace(
+        cfg,
+        lora=replace(cfg.lora, enabled=False),
+        checkpoint=replace(cfg.checkpoint, resume=False),
+        algo=replace(cfg.algo, kl_coef=0.0),
+    )
+    trainer = Trainer(cfg)
+    result = trainer.evaluate(num_tasks=args.num_tasks, split=args.split)
+    result = {"model": cfg.model.name, "env": cfg.env.id, **result}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{cfg.env.id} [{args.split or cfg.eval.split}] with {cfg.model.name}: "
+            f"reward_mean={result['reward_mean']:.3f} success_rate={result['success_rate']:.3f} "
+            f"over {int(result['episodes'])} episodes ({int(result['failed'])} failed)"
+        )
+    return 0
+
+
+def _read_turns(stream: TextIO, interactive: bool) -> Iterator[str]:
+    """Yield one action per turn: lines up to a line holding only '.', or EOF."""
+    lines: list[str] = []
+    while True:
+        if interactive:
+            print("> " if not lines else ". ", end="", flush=True)
+        line = stream.readline()
+        if not line:
+            if lines:
+                yield "\n".join(lines)
+            return
+        line = line.rstrip("\n")
+        if line == END_OF_TURN:
+            yield "\n".join(lines)
+            lines = []
+        elif line == "/quit" and not lines:
+            return
+        else:
+            lines.append(line)
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    import turngym
+
+    kwargs = json.loads(args.kwargs) if args.kwargs else {}
+    if not isinstance(kwargs, dict):
+        raise SystemExit("--kwargs must be a JSON object, e.g. '{\"levels\": [1]}'")
+    env = turngym.make(args.env_id, max_turns=args.max_turns, **kwargs)
+    options = {"split": args.split}
+    if args.task_index is not None:
+        options["task_index"] = args.task_index
+    obs, info = env.reset(seed=args.seed, options=options)
+    interactive = sys.stdin.isatty()
+    print(f"== {args.env_id} | task {info.get('task_id', '')} ==")
+    if info.get("tools"):
+        print("tools: " + ", ".join(t["function"]["name"] for t in info["tools"]))
+    _print_messages(obs)
+    print(f"(type the assistant's turn; end it with a line holding only '{END_OF_TURN}'; /quit to stop)")
+    total = 0.0
+    turns = _read_turns(sys.stdin, interactive)
+    for action in turns:
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        _print_messages(obs)
+        print(f"-- reward {reward:+.3f} (total {total:+.3f})")
+        if terminated or truncated:
+            shown = {k: v for k, v in info.items() if k != "tools"}
+            print(f"== episode over: {info.get('stop_reason')} | return {total:+.3f} | info {shown}")
+            break
+    env.close()
+    return 0
+
+
+def _print_messages(messages: Sequence) -> None:
+    for m in messages:
+        print(f"[{m.role}{'/' + m.name if m.name else ''}]")
+        print(m.text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    p = argparse.ArgumentParser(prog="turngym", description="RL for multi-turn tool-using LLM agents")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("envs", help="list registered envs")
+    s.set_defaults(func=cmd_envs)
+
+    for name, func, helptext in (
+        ("train", cmd_train, "train a policy with GRPO"),
+        ("eval", cmd_eval, "evaluate a model on an env without training"),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("config", help="YAML config (see examples/quickstart.yaml)")
+        s.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE",
+            help="override a config key, e.g. --set optim.lr=1e-5 (repeatable)",
+        )
+        s.set_defaults(func=func)
+        if name == "eval":
+            s.add_argument("--num-tasks", type=int, default=None, help="held-out tasks to play")
+            s.add_argument("--split", default=None, help="task split (default: eval.split)")
+            s.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    s = sub.add_parser("play", help="play an env yourself, typing the agent's turns")
+    s.add_argument("env_id")
+    s.add_argument("--kwargs", default=None, help="env constructor arguments as JSON")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--task-index", type=int, default=None)
+    s.add_argument("--split", default="train")
+    s.add_argument("--max-turns", type=int, default=None)
+    s.set_defaults(func=cmd_play)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``turngym`` command."""
+    args = build_parser().parse_args(argv)
+    from turngym.core.registry import EnvEntryPointError, UnknownEnvError
+
+    known: tuple[type[BaseException], ...] = (UnknownEnvError, EnvEntryPointError, FileNotFoundError)
+    try:
+        from turngym.trainer.config import ConfigError
+
+        known = (*known, ConfigError)
+    except ImportError:
+        pass
+    try:
+        return int(args.func(args) or 0)
+    except known as exc:
+        print(f"turngym {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,449 @@
+"""The training loop: GRPO on multi-turn, tool-using trajectories.
+
+Reads top to bottom. One step:
+
+1. pick B tasks (a seeded, stateless schedule over the env's train split),
+2. play G episodes of each with the current policy (all active episodes sampled per batch),
+3. compute group-normalized advantages from episode returns,
+4. recompute token logprobs and take one optimizer step on the clipped GRPO loss over the
+   sampled tokens of every segment (micro-batched, gradients accumulated exactly),
+5. log, evaluate and checkpoint (atomically) on schedule.
+
+Everything random in a step is derived from ``(seed, step)``, so a resumed run replays the
+same tasks, env seeds and sampling seeds as an uninterrupted one.
+
+What it does NOT cover: multiple optimizer epochs per batch, value-based methods, and
+rollouts overlapping training (the trainer issue adds them). Multi-GPU runs go through
+accelerate; this loop is written for one device and was not exercised on CUDA here.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import turngym
+from turngym.agents.backend import SamplingParams
+from turngym.agents.chat import ChatRenderer
+from turngym.agents.hf import HFBackend, pick_device, pick_dtype
+from turngym.agents.models import resolve_model
+from turngym.agents.rollout import GroupSpec, RolloutRunner
+from turngym.core.trajectory import Trajectory
+from turngym.trainer.advantages import grpo_advantages
+from turngym.trainer.checkpoint import CheckpointManager
+from turngym.trainer.config import TrainConfig
+from turngym.trainer.losses import policy_loss, sequence_logprobs
+from turngym.trainer.metrics import (
+    ConsoleProgress,
+    MetricsLogger,
+    aggregate_trajectory_metrics,
+    plot_rewards,
+)
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 31-bit seed from a tuple (stable across processes and Python versions)."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def task_indices(num_tasks: int | None, seed: int, step: int, count: int) -> list[int]:
+    """Task indices for a step: epochs of seeded permutations, or fresh draws if unbounded."""
+    if num_tasks is None:
+        rng = np.random.default_rng(derive_seed(seed, "tasks", step))
+        return [int(i) for i in rng.integers(0, 2**31 - 1, size=count)]
+    out = []
+    for pos in range(step * count, (step + 1) * count):
+        epoch, k = divmod(pos, num_tasks)
+        perm = np.random.default_rng(derive_seed(seed, "epoch", epoch)).permutation(num_tasks)
+        out.append(int(perm[k]))
+    return out
+
+
+@dataclass
+class Sequence:
+    """One training sequence: a segment and the advantage of its episode."""
+
+    token_ids: list[int]
+    loss_mask: list[int]
+    old_logprobs: list[float]
+    advantage: float
+
+
+def trajectories_to_sequences(
+    groups: list[list[Trajectory]], *, std_normalize: bool
+) -> tuple[list[Sequence], torch.Tensor]:
+    """Flatten groups to per-segment sequences; every segment shares its episode's advantage."""
+    flat = [t for g in groups for t in g]
+    if not flat:
+        return [], torch.zeros(0)
+    rewards_N = torch.tensor([t.reward for t in flat], dtype=torch.float32)
+    group_ids_N = torch.tensor([gi for gi, g in enumerate(groups) for _ in g])
+    adv_N = grpo_advantages(rewards_N, group_ids_N, std_normalize=std_normalize)
+    seqs = [
+        Sequence(list(s.token_ids), list(s.loss_mask), list(s.logprobs), float(adv_N[i]))
+        for i, t in enumerate(flat)
+        for s in t.segments
+        if s.num_sampled > 0
+    ]
+    return seqs, adv_N
+
+
+class Trainer:
+    """GRPO trainer for a policy on a registered env, configured by one :class:`TrainConfig`.
+
+    Example:
+        >>> cfg = TrainConfig.from_yaml("examples/quickstart.yaml")  # doctest: +SKIP
+        >>> Trainer(cfg).fit()  # doctest: +SKIP
+    """
+
+    def __init__(self, config: TrainConfig, *, log: Callable[[str], None] = print):
+        self.cfg = config.validate()
+        self.log = log
+        self.out_dir = Path(self.cfg.output_dir)
+        self.step = 0
+        self._setup()
+
+    # ==================================================================================
+    # Setup: model, optional LoRA and reference, optimizer, rollout, checkpoints
+    # ==================================================================================
+
+    def _setup(self) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)
+        self.device = pick_device(cfg.model.device)
+        self.dtype = pick_dtype(cfg.model.dtype, self.device)
+        path = resolve_model(cfg.model.name)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype).to(self.device)
+        if cfg.model.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+            model.config.use_cache = False
+        self.ref_model = None
+        if cfg.lora.enabled:
+            from peft import LoraConfig as PeftLoraConfig
+            from peft import get_peft_model
+
+            model = get_peft_model(
+                model,
+                PeftLoraConfig(
+                    r=cfg.lora.r,
+                    lora_alpha=cfg.lora.alpha,
+                    lora_dropout=cfg.lora.dropout,
+                    target_modules=list(cfg.lora.target_modules),
+                    task_type="CAUSAL_LM",
+                ),
+            )
+        elif cfg.algo.kl_coef > 0:
+            self.ref_model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.model = model
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            trainable,
+            lr=cfg.optim.lr,
+            betas=tuple(cfg.optim.betas),
+            weight_decay=cfg.optim.weight_decay,
+        )
+        warmup = cfg.optim.warmup_steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup > 0 else 1.0
+        )
+        self.renderer = ChatRenderer(self.tokenizer)
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else self.renderer.stop_token_ids[0]
+        self.backend = HFBackend(
+            model, pad_token_id=self.pad_id, batch_size=cfg.rollout.generation_batch_size
+        )
+        if cfg.model.max_context is not None:
+            self.backend = _ContextCapped(self.backend, cfg.model.max_context)
+        env_kwargs = dict(cfg.env.kwargs)
+        self.env_factory = lambda: turngym.make(
+            cfg.env.id, max_turns=cfg.env.max_turns, **env_kwargs
+        )
+        probe = self.env_factory()
+        self.num_train_tasks = probe.unwrapped.num_tasks("train")
+        self.num_test_tasks = probe.unwrapped.num_tasks(cfg.eval.split)
+        probe.close()
+        self.runner = self._runner(
+            SamplingParams(
+                max_new_tokens=cfg.rollout.max_new_tokens,
+                temperature=cfg.rollout.temperature,
+                top_p=cfg.rollout.top_p,
+                top_k=cfg.rollout.top_k,
+            )
+        )
+        self.checkpoints = CheckpointManager(self.out_dir / "checkpoints", keep=cfg.checkpoint.keep)
+        if cfg.checkpoint.resume:
+            state = self.checkpoints.load_latest(self.model, self.optimizer, self.scheduler)
+            if state is not None:
+                self.step = int(state["step"])
+                self.log(f"resumed from step {self.step} ({self.out_dir / 'checkpoints'})")
+
+    def _runner(self, sampling: SamplingParams) -> RolloutRunner:
+        r = self.cfg.rollout
+        return RolloutRunner(
+            self.env_factory,
+            self.backend,
+            self.renderer,
+            sampling=sampling,
+            max_episode_tokens=r.max_episode_tokens,
+            episode_timeout_s=r.episode_timeout_s,
+            failure_policy=r.failure_policy,
+            max_retries=r.max_retries,
+            min_group_size=r.min_group_size,
+        )
+
+    # ==================================================================================
+    # One training step
+    # ==================================================================================
+
+    def train_step(self) -> dict[str, float]:
+        """Run one step (rollout, advantages, update) and return its metrics."""
+        cfg, step = self.cfg, self.step
+        t_step = time.perf_counter()
+
+        # ---- 1. tasks ------------------------------------------------------------------
+        indices = task_indices(
+            self.num_train_tasks, cfg.seed, step, cfg.rollout.tasks_per_step
+        )
+        groups = [
+            GroupSpec(
+                options={"task_index": idx, "split": "train"},
+                seed=derive_seed(cfg.seed, "env", step, b) % (2**31 - cfg.rollout.group_size),
+                metadata={"step": step, "task_index": idx},
+            )
+            for b, idx in enumerate(indices)
+        ]
+
+        # ---- 2. rollouts ---------------------------------------------------------------
+        self.runner.sampling = _with_seed(self.runner.sampling, derive_seed(cfg.seed, "sample", step))
+        result = self.runner.run_groups(groups, cfg.rollout.group_size)
+        metrics = aggregate_trajectory_metrics(
+            [t for g in result.groups for t in g]
+        ) if result.groups else {}
+        metrics.update(result.metrics)
+
+        # ---- 3. advantages -------------------------------------------------------------
+        seqs, adv_N = trajectories_to_sequences(result.groups, std_normalize=cfg.algo.std_normalize)
+        metrics["adv/abs_mean"] = float(adv_N.abs().mean()) if len(adv_N) else 0.0
+        token_total = float(sum(sum(s.loss_mask) for s in seqs))
+        seq_total = float(len(seqs))
+        # Sequences with zero advantage add nothing to the clipped loss; without a KL term
+        # they are skipped (the normalizers still count them, so the loss is unchanged).
+        if cfg.algo.kl_coef == 0:
+            seqs = [s for s in seqs if s.advantage != 0.0]
+        metrics["perf/train_sequences"] = float(len(seqs))
+
+        # ---- 4. policy update ----------------------------------------------------------
+        t_update = time.perf_counter()
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        sums: dict[str, float] = {}
+        mb = cfg.optim.micro_batch_size
+        for start in range(0, len(seqs), mb):
+            chunk = seqs[start : start + mb]
+            loss, loss_metrics = self._micro_batch_loss(chunk, token_total, seq_total)
+            loss.backward()
+            for k, v in loss_metrics.items():
+                sums[k] = sums.get(k, 0.0) + v * len(chunk)
+        if seqs:
+            for k, v in sums.items():
+                metrics[k] = v / len(seqs)
+            trainable = [p for p in self.model.parameters() if p.requires_grad]
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.grad_clip)
+            metrics["optim/grad_norm"] = float(grad_norm)
+            self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        metrics["optim/lr"] = self.scheduler.get_last_lr()[0]
+        metrics["perf/update_s"] = time.perf_counter() - t_update
+        metrics["perf/step_s"] = time.perf_counter() - t_step
+        sampled = sum(t.num_sampled_tokens for t in result.all_trajectories)
+        metrics["perf/sampled_tokens_per_s"] = sampled / max(metrics["perf/rollout_s"], 1e-9)
+        self.step += 1
+        self._last_trajectories = result.all_trajectories
+        return metrics
+
+    def _micro_batch_loss(
+        self, chunk: list[Sequence], token_total: float, seq_total: float
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        cfg = self.cfg
+        L = max(len(s.token_ids) for s in chunk)
+        ids_BT = torch.full((len(chunk), L), self.pad_id, dtype=torch.long)
+        attn_BT = torch.zeros((len(chunk), L), dtype=torch.long)
+        mask_BT = torch.zeros((len(chunk), L))
+        old_BT = torch.zeros((len(chunk), L))
+        for i, s in enumerate(chunk):  # right padding: positions stay 0..n-1
+            n = len(s.token_ids)
+            ids_BT[i, :n] = torch.tensor(s.token_ids)
+            attn_BT[i, :n] = 1
+            mask_BT[i, :n] = torch.tensor(s.loss_mask, dtype=torch.float32)
+            old_BT[i, :n] = torch.tensor(s.old_logprobs)
+        ids_BT, attn_BT = ids_BT.to(self.device), attn_BT.to(self.device)
+        mask_BT, old_BT = mask_BT.to(self.device), old_BT.to(self.device)
+        adv_B = torch.tensor([s.advantage for s in chunk], device=self.device)
+        temperature = cfg.rollout.temperature if cfg.rollout.temperature > 0 else 1.0
+        logits = self.model(input_ids=ids_BT, attention_mask=attn_BT).logits
+        logprobs_BT = sequence_logprobs(logits, ids_BT, temperature=temperature)
+        ref_BT = None
+        if cfg.algo.kl_coef > 0:
+            with torch.no_grad():
+                if cfg.lora.enabled:
+                    with self.model.disable_adapter():
+                        ref_logits = self.model(input_ids=ids_BT, attention_mask=attn_BT).logits
+                else:
+                    assert self.ref_model is not None
+                    ref_logits = self.ref_model(input_ids=ids_BT, attention_mask=attn_BT).logits
+                ref_BT = sequence_logprobs(ref_logits, ids_BT, temperature=temperature)
+        return policy_loss(
+            logprobs_BT.float(),
+            old_BT,
+            adv_B,
+            mask_BT,
+            clip_eps=cfg.algo.clip_eps,
+            clip_eps_high=cfg.algo.clip_eps_high,
+            loss_agg=cfg.algo.loss_agg,
+            token_normalizer=token_total,
+            seq_normalizer=seq_total,
+            ref_logprobs_BT=ref_BT,
+            kl_coef=cfg.algo.kl_coef,
+            kl_estimator=cfg.algo.kl_estimator,
+        )
+
+    # ==================================================================================
+    # Evaluation
+    # ==================================================================================
+
+    def evaluate(self, num_tasks: int | None = None, split: str | None = None) -> dict[str, float]:
+        """Greedy (or ``eval.temperature``) episodes on held-out tasks: mean reward and success."""
+        cfg = self.cfg
+        split = split or cfg.eval.split
+        n = num_tasks or cfg.eval.num_tasks
+        if self.num_test_tasks is not None:
+            n = min(n, self.num_test_tasks)
+        runner = self._runner(
+            SamplingParams(
+                max_new_tokens=cfg.rollout.max_new_tokens,
+                temperature=cfg.eval.temperature,
+                seed=derive_seed(cfg.seed, "eval"),
+            )
+        )
+        runner.failure_policy = "min_group"
+        groups = [
+            GroupSpec(options={"task_index": i, "split": split}, seed=derive_seed(cfg.seed, "eval", i))
+            for i in range(n)
+        ]
+        result = runner.run_groups(groups, 1)
+        runner.close()
+        return summarize_eval(result.all_trajectories)
+
+    # ==================================================================================
+    # The loop
+    # ==================================================================================
+
+    def fit(self) -> dict[str, float]:
+        """Train until ``cfg.steps``, resuming from the latest checkpoint when there is one.
+
+        Returns:
+            The metrics of the last step (plus the final eval, when evaluation is on).
+        """
+        cfg = self.cfg
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        cfg.to_yaml(self.out_dir / "config.yaml")
+        logger = MetricsLogger(self.out_dir / "metrics.jsonl")
+        progress = ConsoleProgress(cfg.steps, enabled=cfg.progress)
+        last: dict[str, float] = {}
+        try:
+            if cfg.eval.before_training and self.step == 0:
+                ev = self.evaluate()
+                logger.log(0, {f"eval/{k}": v for k, v in ev.items()})
+                self.log(f"eval before training: {_fmt(ev)}")
+            while self.step < cfg.steps:
+                last = self.train_step()
+                if cfg.eval.every and self.step % cfg.eval.every == 0:
+                    last.update({f"eval/{k}": v for k, v in self.evaluate().items()})
+                logger.log(self.step, last)
+                progress.update(self.step, last)
+                if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
+                    self.save_checkpoint()
+            if self.step > 0 and (not cfg.checkpoint.every or self.step % cfg.checkpoint.every):
+                self.save_checkpoint()
+        finally:
+            progress.close()
+            logger.close()
+            self.runner.close()
+        if cfg.checkpoint.save_final_model:
+            self.save_model(self.out_dir / "final_model")
+        if cfg.plot:
+            plot_rewards(self.out_dir / "metrics.jsonl", self.out_dir / "reward_curve.png")
+        return last
+
+    def save_checkpoint(self) -> Path:
+        """Write an atomic checkpoint of the current step."""
+        return self.checkpoints.save(
+            self.step,
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            extra={"config": self.cfg.to_dict()},
+        )
+
+    def save_model(self, out: Path) -> Path:
+        """Save the policy as a plain transformers folder (LoRA merged into a copy)."""
+        model = self.model
+        if self.cfg.lora.enabled:
+            model = copy.deepcopy(model).merge_and_unload()
+        model.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+        return out
+
+
+def summarize_eval(trajectories: list[Trajectory]) -> dict[str, float]:
+    """Mean reward, success rate (``info["success"]``, else reward > 0) and failures."""
+    good = [t for t in trajectories if not t.failed]
+    if not good:
+        return {"reward_mean": 0.0, "success_rate": 0.0, "episodes": 0.0, "failed": float(len(trajectories))}
+    success = [bool(t.info.get("success", t.reward > 0)) for t in good]
+    return {
+        "reward_mean": float(np.mean([t.reward for t in good])),
+        "success_rate": float(np.mean(success)),
+        "turns_mean": float(np.mean([t.num_turns for t in good])),
+        "episodes": float(len(good)),
+        "failed": float(len(trajectories) - len(good)),
+    }
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.3f}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}" for k, v in metrics.items())
+
+
+def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:
+    from dataclasses import replace
+
+    return replace(params, seed=seed)
+
+
+class _ContextCapped:
+    """A backend view with a smaller context window than the model's (``model.max_context``)."""
+
+    def __init__(self, inner: Any, max_context: int):
+        self.inner = inner
+        self._max = max_context
+
+    @property
+    def max_context(self) -> int:
+        return self._max
+
+    def generate(self, prompts: Any, params: SamplingParams, max_new_tokens: Any = None) -> Any:
+        return self.inner.generate(prompts, params, max_new_tokens)
