@@ -1,0 +1,122 @@
+"""End-to-end behaviour of the training loop on a tiny model (CPU, seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from turngym.trainer import TrainConfig
+from turngym.trainer.trainer import Trainer, task_indices
+
+
+def keyword_config(model: Path, out: Path, **over) -> TrainConfig:
+    data = {
+        "model": {"name": str(model)},
+        # About 5% of the vocabulary contains "ing": a random tiny model says it in ~20% of
+        # 4-token replies, so there is reward variance to learn from from the first step.
+        "env": {"id": "turngym/Keyword-v0", "kwargs": {"keyword": "ing"}},
+        "rollout": {"tasks_per_step": 2, "group_size": 8, "max_new_tokens": 4},
+        "optim": {"lr": 3e-2, "micro_batch_size": 16},
+        "steps": 20,
+        "seed": 0,
+        "output_dir": str(out),
+        "progress": False,
+        "plot": False,
+        "checkpoint": {"every": 0, "resume": False, "save_final_model": False},
+    }
+    cfg = TrainConfig.from_dict(data)
+    return cfg.apply_overrides([f"{k}={v}" for k, v in over.items()])
+
+
+def run_steps(trainer: Trainer, n: int) -> list[float]:
+    return [trainer.train_step().get("reward/mean", 0.0) for _ in range(n)]
+
+
+def test_trainer_learns_a_trivial_env(tiny_model_path, tmp_path):
+    rewards = run_steps(Trainer(keyword_config(tiny_model_path, tmp_path), log=lambda s: None), 20)
+    early, late = sum(rewards[:3]) / 3, sum(rewards[-5:]) / 5
+    assert early < 0.45, rewards
+    assert late > 0.75, rewards
+
+
+def test_a_sign_error_in_the_loss_makes_learning_fail(tiny_model_path, tmp_path, monkeypatch):
+    import turngym.trainer.trainer as trainer_module
+
+    real = trainer_module.policy_loss
+
+    def flipped(*args, **kwargs):
+        loss, metrics = real(*args, **kwargs)
+        return -loss, metrics
+
+    monkeypatch.setattr(trainer_module, "policy_loss", flipped)
+    rewards = run_steps(Trainer(keyword_config(tiny_model_path, tmp_path), log=lambda s: None), 20)
+    assert sum(rewards[-5:]) / 5 < 0.3, rewards
+
+
+def test_checkpoint_then_resume_matches_uninterrupted_run(tiny_model_path, tmp_path):
+    cfg_a = keyword_config(tiny_model_path, tmp_path / "a", **{"optim.lr": 1e-3})
+    straight = Trainer(cfg_a, log=lambda s: None)
+    metrics_straight = [straight.train_step() for _ in range(3)]
+
+    cfg_b = keyword_config(
+        tiny_model_path, tmp_path / "b", **{"optim.lr": 1e-3, "checkpoint.resume": True}
+    )
+    first = Trainer(cfg_b, log=lambda s: None)
+    first.train_step()
+    first.train_step()
+    first.save_checkpoint()
+    del first
+    resumed = Trainer(cfg_b, log=lambda s: None)
+    assert resumed.step == 2
+    next_metrics = resumed.train_step()
+
+    for key in ("loss/policy", "reward/mean", "optim/grad_norm"):
+        assert next_metrics[key] == pytest.approx(metrics_straight[2][key], rel=1e-5, abs=1e-7), key
+    for (name, p), (_, q) in zip(
+        straight.model.named_parameters(), resumed.model.named_parameters(), strict=True
+    ):
+        assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_task_schedule_covers_each_epoch_once():
+    seen = [i for step in range(5) for i in task_indices(10, seed=1, step=step, count=2)]
+    assert sorted(seen) == list(range(10))
+    assert task_indices(10, 1, 3, 2) == task_indices(10, 1, 3, 2)
+    assert task_indices(None, 1, 0, 4) != task_indices(None, 1, 1, 4)
+
+
+def test_fit_writes_metrics_checkpoint_plot_and_model(tiny_model_path, tmp_path):
+    cfg = keyword_config(
+        tiny_model_path,
+        tmp_path,
+        **{
+            "steps": 2,
+            "plot": True,
+            "checkpoint.every": 1,
+            "checkpoint.save_final_model": True,
+            "eval.num_tasks": 2,
+            "eval.before_training": True,
+        },
+    )
+    Trainer(cfg, log=lambda s: None).fit()
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 3  # eval before training + 2 steps
+    assert (tmp_path / "reward_curve.png").stat().st_size > 1000
+    assert (tmp_path / "final_model" / "config.json").exists()
+    assert (tmp_path / "checkpoints" / "latest").exists()
+
+
+def test_lora_training_updates_only_adapters(tiny_model_path, tmp_path):
+    cfg = keyword_config(
+        tiny_model_path,
+        tmp_path,
+        **{"steps": 1, "lora.enabled": True, "lora.r": 4, "algo.kl_coef": 0.05},
+    )
+    trainer = Trainer(cfg, log=lambda s: None)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    metrics = trainer.train_step()
+    assert "loss/kl" in metrics
+    changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all("lora_" in n for n in changed)
