@@ -39,7 +39,7 @@ from turngym.agents.models import resolve_model
 from turngym.agents.rollout import GroupSpec, RolloutRunner
 from turngym.core.trajectory import Trajectory
 from turngym.trainer.advantages import grpo_advantages
-from turngym.trainer.checkpoint import CheckpointManager
+from turngym.trainer.checkpoint import CheckpointManager, rng_state, set_rng_state
 from turngym.trainer.config import TrainConfig
 from turngym.trainer.losses import policy_loss, sequence_logprobs
 from turngym.trainer.metrics import (
@@ -188,6 +188,8 @@ class Trainer:
             state = self.checkpoints.load_latest(self.model, self.optimizer, self.scheduler)
             if state is not None:
                 self.step = int(state["step"])
+                if "rng" in state["extra"]:
+                    set_rng_state(state["extra"]["rng"])
                 self.log(f"resumed from step {self.step} ({self.out_dir / 'checkpoints'})")
 
     def _runner(self, sampling: SamplingParams) -> RolloutRunner:
@@ -214,9 +216,7 @@ class Trainer:
         t_step = time.perf_counter()
 
         # ---- 1. tasks ------------------------------------------------------------------
-        indices = task_indices(
-            self.num_train_tasks, cfg.seed, step, cfg.rollout.tasks_per_step
-        )
+        indices = task_indices(self.num_train_tasks, cfg.seed, step, cfg.rollout.tasks_per_step)
         groups = [
             GroupSpec(
                 options={"task_index": idx, "split": "train"},
@@ -227,11 +227,15 @@ class Trainer:
         ]
 
         # ---- 2. rollouts ---------------------------------------------------------------
-        self.runner.sampling = _with_seed(self.runner.sampling, derive_seed(cfg.seed, "sample", step))
+        self.runner.sampling = _with_seed(
+            self.runner.sampling, derive_seed(cfg.seed, "sample", step)
+        )
         result = self.runner.run_groups(groups, cfg.rollout.group_size)
-        metrics = aggregate_trajectory_metrics(
-            [t for g in result.groups for t in g]
-        ) if result.groups else {}
+        metrics = (
+            aggregate_trajectory_metrics([t for g in result.groups for t in g])
+            if result.groups
+            else {}
+        )
         metrics.update(result.metrics)
 
         # ---- 3. advantages -------------------------------------------------------------
@@ -250,16 +254,20 @@ class Trainer:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         sums: dict[str, float] = {}
+        totals = 0.0
         mb = cfg.optim.micro_batch_size
         for start in range(0, len(seqs), mb):
             chunk = seqs[start : start + mb]
             loss, loss_metrics = self._micro_batch_loss(chunk, token_total, seq_total)
             loss.backward()
+            totals += float(loss.detach())
             for k, v in loss_metrics.items():
                 sums[k] = sums.get(k, 0.0) + v * len(chunk)
         if seqs:
             for k, v in sums.items():
                 metrics[k] = v / len(seqs)
+            # loss/total already uses the whole batch's normalizers: its micro-batch parts add up.
+            metrics["loss/total"] = totals
             trainable = [p for p in self.model.parameters() if p.requires_grad]
             grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.grad_clip)
             metrics["optim/grad_norm"] = float(grad_norm)
@@ -341,7 +349,9 @@ class Trainer:
         )
         runner.failure_policy = "min_group"
         groups = [
-            GroupSpec(options={"task_index": i, "split": split}, seed=derive_seed(cfg.seed, "eval", i))
+            GroupSpec(
+                options={"task_index": i, "split": split}, seed=derive_seed(cfg.seed, "eval", i)
+            )
             for i in range(n)
         ]
         result = runner.run_groups(groups, 1)
@@ -361,8 +371,9 @@ class Trainer:
         cfg = self.cfg
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cfg.to_yaml(self.out_dir / "config.yaml")
-        logger = MetricsLogger(self.out_dir / "metrics.jsonl")
-        progress = ConsoleProgress(cfg.steps, enabled=cfg.progress)
+        # Steps logged after the last checkpoint of a crashed run are replayed: drop them.
+        logger = MetricsLogger(self.out_dir / "metrics.jsonl", truncate_after_step=self.step)
+        progress = ConsoleProgress(cfg.steps, enabled=cfg.progress, start_step=self.step)
         last: dict[str, float] = {}
         try:
             if cfg.eval.before_training and self.step == 0:
@@ -396,7 +407,7 @@ class Trainer:
             self.model,
             self.optimizer,
             self.scheduler,
-            extra={"config": self.cfg.to_dict()},
+            extra={"config": self.cfg.to_dict(), "rng": rng_state()},
         )
 
     def save_model(self, out: Path) -> Path:
@@ -413,7 +424,12 @@ def summarize_eval(trajectories: list[Trajectory]) -> dict[str, float]:
     """Mean reward, success rate (``info["success"]``, else reward > 0) and failures."""
     good = [t for t in trajectories if not t.failed]
     if not good:
-        return {"reward_mean": 0.0, "success_rate": 0.0, "episodes": 0.0, "failed": float(len(trajectories))}
+        return {
+            "reward_mean": 0.0,
+            "success_rate": 0.0,
+            "episodes": 0.0,
+            "failed": float(len(trajectories)),
+        }
     success = [bool(t.info.get("success", t.reward > 0)) for t in good]
     return {
         "reward_mean": float(np.mean([t.reward for t in good])),
@@ -425,7 +441,10 @@ def summarize_eval(trajectories: list[Trajectory]) -> dict[str, float]:
 
 
 def _fmt(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.3f}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}" for k, v in metrics.items())
+    return ", ".join(
+        f"{k}={v:.3f}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}"
+        for k, v in metrics.items()
+    )
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:

@@ -1,0 +1,69 @@
+"""The trainer: config, advantages, losses, checkpoints, metrics and the training loop.
+
+``Trainer`` is imported lazily (``from turngym.trainer import Trainer``) so that the building
+blocks can be used, and this package imported, without pulling in the loop's dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from turngym.trainer.advantages import grpo_advantages
+from turngym.trainer.checkpoint import CheckpointError, CheckpointManager, rng_state, set_rng_state
+from turngym.trainer.config import (
+    AlgoConfig,
+    CheckpointConfig,
+    ConfigError,
+    EnvConfig,
+    EvalConfig,
+    LoraConfig,
+    ModelConfig,
+    OptimConfig,
+    RolloutConfig,
+    TrainConfig,
+)
+from turngym.trainer.losses import kl_penalty, policy_loss, sequence_logprobs
+from turngym.trainer.metrics import (
+    ConsoleProgress,
+    MetricsLogger,
+    aggregate_trajectory_metrics,
+    plot_rewards,
+    read_metrics,
+)
+
+if TYPE_CHECKING:
+    from turngym.trainer.trainer import Trainer
+
+__all__ = [
+    "AlgoConfig",
+    "CheckpointConfig",
+    "CheckpointError",
+    "CheckpointManager",
+    "ConfigError",
+    "ConsoleProgress",
+    "EnvConfig",
+    "EvalConfig",
+    "LoraConfig",
+    "MetricsLogger",
+    "ModelConfig",
+    "OptimConfig",
+    "RolloutConfig",
+    "TrainConfig",
+    "Trainer",
+    "aggregate_trajectory_metrics",
+    "grpo_advantages",
+    "kl_penalty",
+    "plot_rewards",
+    "policy_loss",
+    "read_metrics",
+    "rng_state",
+    "sequence_logprobs",
+    "set_rng_state",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Trainer":
+        return importlib.import_module("turngym.trainer.trainer").Trainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,642 @@
+"""The training configuration: one typed tree of dataclasses, read from YAML and ``--set``.
+
+:class:`TrainConfig` is the single source of truth for a run. The CLI and YAML files are
+derived from it: every YAML key is a dataclass field, and ``--set a.b.c=value`` overrides any
+field by its dotted path. Values are type-checked against the field annotations by one
+generic recursive converter, so a typo or an ill-typed value fails before any model loads,
+with an error that names the dotted path.
+
+What this module does NOT cover: loading models or envs (it only names them), and checks
+that need them (e.g. whether ``env.id`` is registered, whether ``model.max_context`` fits the
+model). Those happen where the objects are built.
+
+Example:
+    >>> cfg = TrainConfig.from_dict({"optim": {"lr": 3e-5}})
+    >>> cfg.apply_overrides(["rollout.group_size=4"]).rollout.group_size
+    4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union
+
+import yaml
+
+__all__ = [
+    "AlgoConfig",
+    "CheckpointConfig",
+    "ConfigError",
+    "EnvConfig",
+    "EvalConfig",
+    "LoraConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "RolloutConfig",
+    "TrainConfig",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration is malformed: unknown key, ill-typed value, unreadable file, bad range."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The config tree
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelConfig:
+    """Which policy model to train and how to hold it in memory."""
+
+    name: str = "smollm2-135m-instruct"
+    """A built-in model name or a local transformers folder (never a hub download)."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Parameter dtype; ``auto`` picks bfloat16 on GPUs that support it, float32 on CPU."""
+    device: str = "auto"
+    """``auto``, ``cpu``, ``cuda``, ``cuda:1``, ...; ``auto`` picks CUDA when available."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass to save memory."""
+    max_context: int | None = None
+    """Context window in tokens; ``None`` uses the model's own limit."""
+
+
+@dataclass
+class LoraConfig:
+    """Low-rank adapters (peft). When disabled, every parameter is trained."""
+
+    enabled: bool = False
+    """Train LoRA adapters instead of the full model."""
+    r: int = 16
+    """Adapter rank."""
+    alpha: int = 32
+    """LoRA scaling numerator (the update is scaled by ``alpha / r``)."""
+    dropout: float = 0.0
+    """Dropout on the adapter input."""
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+    """Names of the linear modules that get adapters."""
+
+
+@dataclass
+class EnvConfig:
+    """Which registered environment to train on."""
+
+    id: str = "turngym/CodeInterpreter-v0"
+    """A registered env id, ``turngym/Name-vN``."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for the env's constructor (passed to ``make``)."""
+    max_turns: int | None = None
+    """Turn cap per episode; ``None`` keeps the env's registered default."""
+
+
+@dataclass
+class RolloutConfig:
+    """How episodes are sampled each step: B tasks times G episodes per task."""
+
+    tasks_per_step: int = 4
+    """B: distinct tasks per training step."""
+    group_size: int = 8
+    """G: episodes per task; advantages are computed within each group."""
+    max_new_tokens: int = 256
+    """Token cap of one assistant turn."""
+    temperature: float = 1.0
+    """Sampling temperature (0 means greedy)."""
+    top_p: float = 1.0
+    """Nucleus sampling mass, in (0, 1]."""
+    top_k: int = 0
+    """Top-k sampling; 0 disables it."""
+    max_episode_tokens: int = 2048
+    """Token budget of a whole episode (prompt, sampled and observation tokens)."""
+    episode_timeout_s: float | None = None
+    """Wall-clock limit of one episode; ``None`` means no limit."""
+    failure_policy: Literal["fail_fast", "retry", "min_group"] = "retry"
+    """On a failed episode: stop the run, retry with a fresh env, or keep groups that still
+    have at least ``min_group_size`` good episodes."""
+    max_retries: int = 2
+    """Retries per failed episode under the ``retry`` policy."""
+    min_group_size: int = 2
+    """Smallest group that still reaches the trainer (a group of 1 has no advantage signal)."""
+    generation_batch_size: int = 32
+    """Most sequences one generation call of the backend handles at once."""
+
+
+@dataclass
+class AlgoConfig:
+    """The policy-gradient objective (GRPO with PPO clipping)."""
+
+    std_normalize: bool = True
+    """Divide group-centred rewards by the group std (GRPO); off is Dr. GRPO."""
+    loss_agg: Literal["token", "sequence"] = "token"
+    """Average the loss over all sampled tokens of the batch, or per sequence first."""
+    clip_eps: float = 0.2
+    """PPO clip range below 1: ratios are clipped to ``[1 - clip_eps, 1 + clip_eps_high]``."""
+    clip_eps_high: float | None = None
+    """PPO clip range above 1 (DAPO's clip-higher); ``None`` uses ``clip_eps``."""
+    kl_coef: float = 0.0
+    """Weight of the KL penalty to the reference (initial) policy; 0 disables it."""
+    kl_estimator: Literal["k1", "k3"] = "k3"
+    """Schulman's per-token KL estimator."""
+
+
+@dataclass
+class OptimConfig:
+    """AdamW and the learning-rate schedule."""
+
+    lr: float = 1e-5
+    """Peak learning rate."""
+    weight_decay: float = 0.0
+    """AdamW decoupled weight decay."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """AdamW betas (a two-element list in YAML)."""
+    grad_clip: float = 1.0
+    """Max global gradient norm; 0 disables clipping."""
+    micro_batch_size: int = 4
+    """Sequences per forward/backward pass; gradients are accumulated over micro-batches."""
+    warmup_steps: int = 0
+    """Linear learning-rate warmup, in optimizer steps."""
+
+
+@dataclass
+class EvalConfig:
+    """Periodic evaluation on held-out tasks."""
+
+    every: int = 0
+    """Evaluate every this many training steps; 0 turns evaluation off."""
+    num_tasks: int = 32
+    """Tasks per evaluation."""
+    split: str = "test"
+    """Task split to evaluate on."""
+    before_training: bool = False
+    """Also evaluate once before the first training step."""
+    temperature: float = 0.0
+    """Sampling temperature for evaluation (0 means greedy)."""
+    samples_per_task: int = 1
+    """Episodes per evaluation task (more than 1 only makes sense with temperature > 0)."""
+    max_new_tokens: int | None = None
+    """Token cap of one assistant turn; ``None`` uses ``rollout.max_new_tokens``."""
+
+
+@dataclass
+class CheckpointConfig:
+    """Atomic checkpoints and resumption."""
+
+    every: int = 10
+    """Save every this many steps; 0 saves only at the end of the run."""
+    keep: int = 3
+    """Newest complete checkpoints to keep on disk."""
+    resume: bool = True
+    """Resume from the newest complete checkpoint in ``output_dir`` if there is one."""
+    save_final_model: bool = True
+    """Write the trained model (or merged adapters) as a transformers folder at the end."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. The root of the config tree."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The policy model."""
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    """Low-rank adapters."""
+    env: EnvConfig = field(default_factory=EnvConfig)
+    """The environment."""
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    """Episode sampling."""
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    """The objective."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """The optimizer."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Evaluation."""
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    """Checkpointing."""
+    steps: int = 100
+    """Training steps (one optimizer step per B x G episodes)."""
+    seed: int = 0
+    """Seed of every random number generator of the run."""
+    output_dir: str = "runs/default"
+    """Where checkpoints, metrics and plots go."""
+    progress: bool = True
+    """Show a live progress display on the console."""
+    plot: bool = True
+    """Write a reward-curve PNG next to the metrics."""
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build a config from a nested mapping; missing keys keep their defaults.
+
+        Args:
+            data: Nested mapping, e.g. the parsed YAML file.
+
+        Raises:
+            ConfigError: On an unknown key or an ill-typed value (naming its dotted path).
+        """
+        return _convert(data, cls, "")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: Iterable[str] = ()) -> TrainConfig:
+        """Read a YAML file, then apply ``--set``-style overrides.
+
+        Args:
+            path: A YAML file whose top level is a mapping (an empty file means all defaults).
+            overrides: ``dotted.path=value`` strings, applied in order.
+
+        Raises:
+            ConfigError: If the file does not exist, is not valid YAML or not a mapping, or on
+                any error of :meth:`from_dict` / :meth:`apply_overrides`.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} does not exist (or is not a file)")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"config file {str(path)!r} must contain a YAML mapping at the top level, "
+                f"got {type(data).__name__}"
+            )
+        try:
+            cfg = cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"in {str(path)!r}: {exc}") from exc
+        overrides = list(overrides)
+        return cfg.apply_overrides(overrides) if overrides else cfg
+
+    def apply_overrides(self, overrides: Iterable[str]) -> TrainConfig:
+        """Return a new config with ``dotted.path=value`` overrides applied in order.
+
+        Values are parsed as YAML (``3e-5``, ``true``, ``null``, ``[1, 2]``, ``{a: 1}``); for a
+        string field, a value YAML would read as a number or bool stays the literal string.
+        Keys under a ``dict`` field (``env.kwargs.levels=[1,2]``) may be new.
+
+        Args:
+            overrides: Strings like ``"optim.lr=3e-5"``.
+
+        Raises:
+            ConfigError: On a malformed override, an unknown key or an ill-typed value.
+        """
+        data = self.to_dict()
+        for override in overrides:
+            _apply_override(data, override)
+        return TrainConfig.from_dict(data)
+
+    # -- output ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain nested dicts, lists and scalars (YAML- and JSON-safe)."""
+        return _plain(self)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """Serialise the config as YAML, writing it to ``path`` when given.
+
+        Returns:
+            The YAML text.
+        """
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+        if path is not None:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return text
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def validate(self) -> TrainConfig:
+        """Check value ranges and cross-field constraints.
+
+        Returns:
+            ``self``, so that ``TrainConfig.from_yaml(p).validate()`` chains.
+
+        Raises:
+            ConfigError: Listing every violated constraint, each by its dotted path.
+        """
+        problems: list[str] = []
+
+        def need(ok: bool, path: str, rule: str) -> None:
+            if not ok:
+                value = _get_path(self, path)
+                problems.append(f"{path} = {value!r}: {rule}")
+
+        m, lo, e, r = self.model, self.lora, self.env, self.rollout
+        a, o, ev, c = self.algo, self.optim, self.eval, self.checkpoint
+        need(bool(m.name), "model.name", "must not be empty")
+        need(m.max_context is None or m.max_context > 0, "model.max_context", "must be > 0 or null")
+        need(lo.r > 0, "lora.r", "must be > 0")
+        need(lo.alpha > 0, "lora.alpha", "must be > 0")
+        need(0.0 <= lo.dropout < 1.0, "lora.dropout", "must be in [0, 1)")
+        need(not lo.enabled or bool(lo.target_modules), "lora.target_modules", "must not be empty")
+        need(bool(e.id), "env.id", "must not be empty")
+        need(e.max_turns is None or e.max_turns > 0, "env.max_turns", "must be > 0 or null")
+        need(r.tasks_per_step > 0, "rollout.tasks_per_step", "must be > 0")
+        need(r.group_size > 0, "rollout.group_size", "must be > 0")
+        need(r.max_new_tokens > 0, "rollout.max_new_tokens", "must be > 0")
+        need(r.temperature >= 0.0, "rollout.temperature", "must be >= 0")
+        need(0.0 < r.top_p <= 1.0, "rollout.top_p", "must be in (0, 1]")
+        need(r.top_k >= 0, "rollout.top_k", "must be >= 0 (0 disables top-k)")
+        need(r.max_episode_tokens > 0, "rollout.max_episode_tokens", "must be > 0")
+        need(
+            r.episode_timeout_s is None or r.episode_timeout_s > 0,
+            "rollout.episode_timeout_s",
+            "must be > 0 or null",
+        )
+        need(r.max_retries >= 0, "rollout.max_retries", "must be >= 0")
+        need(
+            1 <= r.min_group_size <= r.group_size,
+            "rollout.min_group_size",
+            f"must be in [1, rollout.group_size = {r.group_size}]",
+        )
+        need(r.generation_batch_size > 0, "rollout.generation_batch_size", "must be > 0")
+        need(0.0 < a.clip_eps < 1.0, "algo.clip_eps", "must be in (0, 1)")
+        need(
+            a.clip_eps_high is None or a.clip_eps_high > 0,
+            "algo.clip_eps_high",
+            "must be > 0 or null",
+        )
+        need(a.kl_coef >= 0.0, "algo.kl_coef", "must be >= 0")
+        need(o.lr > 0.0, "optim.lr", "must be > 0")
+        need(o.weight_decay >= 0.0, "optim.weight_decay", "must be >= 0")
+        need(all(0.0 <= b < 1.0 for b in o.betas), "optim.betas", "both must be in [0, 1)")
+        need(o.grad_clip >= 0.0, "optim.grad_clip", "must be >= 0 (0 disables clipping)")
+        need(o.micro_batch_size > 0, "optim.micro_batch_size", "must be > 0")
+        need(o.warmup_steps >= 0, "optim.warmup_steps", "must be >= 0")
+        need(ev.every >= 0, "eval.every", "must be >= 0 (0 turns evaluation off)")
+        need(ev.num_tasks > 0, "eval.num_tasks", "must be > 0")
+        need(bool(ev.split), "eval.split", "must not be empty")
+        need(ev.temperature >= 0.0, "eval.temperature", "must be >= 0")
+        need(ev.samples_per_task > 0, "eval.samples_per_task", "must be > 0")
+        need(
+            ev.max_new_tokens is None or ev.max_new_tokens > 0,
+            "eval.max_new_tokens",
+            "must be > 0 or null",
+        )
+        need(c.every >= 0, "checkpoint.every", "must be >= 0 (0 saves only at the end)")
+        need(c.keep >= 1, "checkpoint.keep", "must be >= 1")
+        need(self.steps > 0, "steps", "must be > 0")
+        need(bool(self.output_dir), "output_dir", "must not be empty")
+        if problems:
+            raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic conversion: one recursive function over the annotations
+# ---------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_NoneType = type(None)
+# PyYAML follows YAML 1.1, which reads "3e-5" (no dot) as a string: accept those for floats.
+_FLOAT_RE = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|\.inf|nan|\.nan)", re.I)
+
+
+def _type_name(tp: Any) -> str:
+    if tp is Any:
+        return "any"
+    if tp is _NoneType:
+        return "null"
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is not None and args:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join('...' if a is Ellipsis else _type_name(a) for a in args)}]"
+    return str(tp)
+
+
+def _fail(path: str, tp: Any, value: Any) -> ConfigError:
+    where = path or "<root>"
+    return ConfigError(
+        f"{where}: expected {_type_name(tp)}, got {value!r} ({type(value).__name__})"
+    )
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    """Check ``value`` against annotation ``tp`` and return it converted (dicts to dataclasses,
+    lists to tuples, ints to floats). Raises :class:`ConfigError` naming ``path``."""
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _convert_dataclass(value, tp, path)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        for choice in args:
+            # Compare type too: True == 1 and 1 == 1.0 must not select a Literal choice.
+            if type(value) is type(choice) and value == choice:
+                return value
+        raise _fail(path, tp, value)
+    if origin in (Union, types.UnionType):
+        if value is None:
+            if _NoneType in args:
+                return None
+            raise _fail(path, tp, value)
+        options = [a for a in args if a is not _NoneType]
+        errors: list[ConfigError] = []
+        for option in options:
+            try:
+                return _convert(value, option, path)
+            except ConfigError as exc:
+                errors.append(exc)
+        # Optional[container]: the inner error names the offending item more precisely.
+        if len(options) == 1 and isinstance(value, (list, tuple, Mapping)):
+            raise errors[0]
+        raise _fail(path, tp, value)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise _fail(path, tp, value)
+        (item_tp,) = args or (Any,)
+        return [_convert(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise _fail(path, tp, value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+        if args and len(value) != len(args):
+            raise ConfigError(
+                f"{path}: expected {_type_name(tp)} ({len(args)} items), got {value!r} "
+                f"({len(value)} items)"
+            )
+        item_tps = args or (Any,) * len(value)
+        return tuple(
+            _convert(v, t, f"{path}[{i}]")
+            for i, (v, t) in enumerate(zip(value, item_tps, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _fail(path, tp, value)
+        key_tp, val_tp = args or (Any, Any)
+        return {
+            _convert(k, key_tp, f"{path}.<key {k!r}>"): _convert(v, val_tp, _join(path, k))
+            for k, v in value.items()
+        }
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise _fail(path, tp, value)
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _fail(path, tp, value)
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _FLOAT_RE.fullmatch(value.strip()):
+            return float(value.strip().replace(".inf", "inf").replace(".nan", "nan"))
+        raise _fail(path, tp, value)
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise _fail(path, tp, value)
+    if isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        raise _fail(path, tp, value)
+    raise ConfigError(f"{path}: unsupported annotation {tp!r} in the config schema")
+
+
+def _unknown_key(path: str, key: str, valid: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(_join(path, c)) for c in close)}?" if close else ""
+    return ConfigError(
+        f"unknown config key {_join(path, key)!r}.{hint} "
+        f"Valid keys{' under ' + repr(path) if path else ''}: {', '.join(valid)}"
+    )
+
+
+def _convert_dataclass(value: Any, cls: type[T], path: str) -> T:
+    if isinstance(value, cls):
+        value = _plain(value)
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{path or '<root>'}: expected a mapping of {cls.__name__} fields, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    hints = typing.get_type_hints(cls)
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or key not in hints:
+            raise _unknown_key(path, str(key), fields)
+        kwargs[key] = _convert(item, hints[key], _join(path, key))
+    return cls(**kwargs)
+
+
+def _plain(obj: Any) -> Any:
+    """Dataclasses to dicts and tuples to lists, recursively (YAML-safe)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _get_path(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# Overrides
+# ---------------------------------------------------------------------------------------------
+
+
+def _accepts_str(tp: Any) -> bool:
+    if tp is str:
+        return True
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return any(_accepts_str(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is Literal:
+        return any(isinstance(a, str) for a in typing.get_args(tp))
+    return False
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    """Set one ``dotted.path=value`` in the plain-dict form of a :class:`TrainConfig`."""
+    key, sep, raw = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"override {override!r} must look like 'dotted.path=value'")
+    parts = key.split(".")
+    if any(not p for p in parts):
+        raise ConfigError(f"override {override!r}: empty component in key {key!r}")
+    node: dict[str, Any] = data
+    tp: Any = TrainConfig
+    path = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if dataclasses.is_dataclass(tp):
+            hints = typing.get_type_hints(tp)
+            if part not in hints:
+                raise _unknown_key(path, part, [f.name for f in dataclasses.fields(tp)])
+            tp = hints[part]
+        elif typing.get_origin(tp) is dict or tp is dict:
+            args = typing.get_args(tp)
+            tp = args[1] if args else Any
+        elif tp is Any:
+            pass
+        else:
+            raise ConfigError(
+                f"override {override!r}: {path!r} is a {_type_name(tp)}, not a mapping, so it "
+                f"has no key {part!r}"
+            )
+        path = _join(path, part)
+        if last:
+            node[part] = _parse_value(raw, tp, path)
+        else:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {override!r}: {path!r} holds {child!r}, not a mapping")
+            node = child
+
+
+def _parse_value(raw: str, tp: Any, path: str) -> Any:
+    raw = raw.strip()
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override of {path!r}: cannot parse {raw!r} as YAML: {exc}") from exc
+    # "--set model.name=123" means the string "123" when the field is a string.
+    if (
+        isinstance(value, (bool, int, float))
+        and _accepts_str(tp)
+        and not _accepts_scalar(tp, value)
+    ):
+        return raw
+    return value
+
+
+def _accepts_scalar(tp: Any, value: Any) -> bool:
+    try:
+        _convert(value, tp, "")
+    except ConfigError:
+        return False
+    return True
