@@ -241,8 +241,14 @@ class Episode:
         if not self.done:
             raise RuntimeError("trajectory() before the episode ended")
         segments = [*self.segments]
-        if self.current.token_ids:
-            segments.append(self.current.freeze())
+        # Context after the last sampled token prompted a turn that never happened: drop it,
+        # so a budget-truncated episode stays within its budget and ends on a sampled token.
+        current = self.current
+        last = max((end for _, end in current.turn_spans), default=0)
+        if current.turn_spans and last < len(current.token_ids):
+            del current.token_ids[last:], current.loss_mask[last:], current.logprobs[last:]
+        if current.turn_spans:
+            segments.append(current.freeze())
         info = dict(self.info)
         info.setdefault("stop_reason", self.stop_reason.value)
         return Trajectory(

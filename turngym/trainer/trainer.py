@@ -342,7 +342,7 @@ class Trainer:
             n = min(n, self.num_test_tasks)
         runner = self._runner(
             SamplingParams(
-                max_new_tokens=cfg.rollout.max_new_tokens,
+                max_new_tokens=cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens,
                 temperature=cfg.eval.temperature,
                 seed=derive_seed(cfg.seed, "eval"),
             )
@@ -354,7 +354,7 @@ class Trainer:
             )
             for i in range(n)
         ]
-        result = runner.run_groups(groups, 1)
+        result = runner.run_groups(groups, cfg.eval.samples_per_task)
         runner.close()
         return summarize_eval(result.all_trajectories)
 
@@ -390,6 +390,12 @@ class Trainer:
                     self.save_checkpoint()
             if self.step > 0 and (not cfg.checkpoint.every or self.step % cfg.checkpoint.every):
                 self.save_checkpoint()
+            evaluated_last = bool(cfg.eval.every) and self.step % cfg.eval.every == 0
+            if cfg.eval.before_training and not evaluated_last:
+                ev = {f"eval/{k}": v for k, v in self.evaluate().items()}
+                logger.log(self.step, ev)
+                last.update(ev)
+                self.log(f"eval after training: {_fmt(ev)}")
         finally:
             progress.close()
             logger.close()
