@@ -101,8 +101,12 @@ def test_fit_writes_metrics_checkpoint_plot_and_model(tiny_model_path, tmp_path)
         },
     )
     Trainer(cfg, log=lambda s: None).fit()
-    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
-    assert len(lines) == 3  # eval before training + 2 steps
+    import json
+
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 4  # eval before training, 2 steps, eval after training
+    assert "eval/success_rate" in lines[0] and "eval/success_rate" in lines[-1]
+    assert [x["step"] for x in lines] == [0, 1, 2, 2]
     assert (tmp_path / "reward_curve.png").stat().st_size > 1000
     assert (tmp_path / "final_model" / "config.json").exists()
     assert (tmp_path / "checkpoints" / "latest").exists()
