@@ -53,7 +53,9 @@ def main() -> None:
     )
     seq_s, seq_tok = run(runner, args.episodes, batched=False)
     bat_s, bat_tok = run(runner, args.episodes, batched=True)
-    print(f"model={args.model} env={args.env} episodes={args.episodes} threads={torch.get_num_threads()}")
+    print(
+        f"model={args.model} env={args.env} episodes={args.episodes} threads={torch.get_num_threads()}"
+    )
     print(f"one at a time : {seq_tok:5d} tokens in {seq_s:6.1f} s = {seq_tok / seq_s:6.1f} tok/s")
     print(f"batched turns : {bat_tok:5d} tokens in {bat_s:6.1f} s = {bat_tok / bat_s:6.1f} tok/s")
     print(f"speed-up (tok/s): {(bat_tok / bat_s) / (seq_tok / seq_s):.2f}x")

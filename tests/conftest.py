@@ -27,4 +27,6 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory, default_model_path
     """A tiny random Llama model with the default tokenizer and chat template."""
     from turngym.agents.tiny import make_tiny_model
 
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", tokenizer_from=str(default_model_path))
+    return make_tiny_model(
+        tmp_path_factory.mktemp("tiny") / "model", tokenizer_from=str(default_model_path)
+    )

@@ -1,9 +1,9 @@
 """``turngym``: the command line.
 
-    turngym envs                                  list registered envs
-    turngym train CONFIG.yaml [--set k=v ...]     train with GRPO
-    turngym eval CONFIG.yaml [--set k=v ...]      mean reward and success rate, no training
-    turngym play ENV_ID [--kwargs JSON]           type the agent's turns yourself
+turngym envs                                  list registered envs
+turngym train CONFIG.yaml [--set k=v ...]     train with GRPO
+turngym eval CONFIG.yaml [--set k=v ...]      mean reward and success rate, no training
+turngym play ENV_ID [--kwargs JSON]           type the agent's turns yourself
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def cmd_play(args: argparse.Namespace) -> int:
     if info.get("tools"):
         print("tools: " + ", ".join(t["function"]["name"] for t in info["tools"]))
     _print_messages(obs)
-    print(f"(type the assistant's turn; end it with a line holding only '{END_OF_TURN}'; /quit to stop)")
+    print(
+        f"(type the assistant's turn; end it with a line holding only '{END_OF_TURN}'; /quit to stop)"
+    )
     total = 0.0
     turns = _read_turns(sys.stdin, interactive)
     for action in turns:
@@ -119,7 +121,9 @@ def cmd_play(args: argparse.Namespace) -> int:
         print(f"-- reward {reward:+.3f} (total {total:+.3f})")
         if terminated or truncated:
             shown = {k: v for k, v in info.items() if k != "tools"}
-            print(f"== episode over: {info.get('stop_reason')} | return {total:+.3f} | info {shown}")
+            print(
+                f"== episode over: {info.get('stop_reason')} | return {total:+.3f} | info {shown}"
+            )
             break
     env.close()
     return 0
@@ -133,7 +137,9 @@ def _print_messages(messages: Sequence) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
-    p = argparse.ArgumentParser(prog="turngym", description="RL for multi-turn tool-using LLM agents")
+    p = argparse.ArgumentParser(
+        prog="turngym", description="RL for multi-turn tool-using LLM agents"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("envs", help="list registered envs")
@@ -146,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=helptext)
         s.add_argument("config", help="YAML config (see examples/quickstart.yaml)")
         s.add_argument(
-            "--set", action="append", default=[], metavar="KEY=VALUE",
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
             help="override a config key, e.g. --set optim.lr=1e-5 (repeatable)",
         )
         s.set_defaults(func=func)
@@ -171,7 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from turngym.core.registry import EnvEntryPointError, UnknownEnvError
 
-    known: tuple[type[BaseException], ...] = (UnknownEnvError, EnvEntryPointError, FileNotFoundError)
+    known: tuple[type[BaseException], ...] = (
+        UnknownEnvError,
+        EnvEntryPointError,
+        FileNotFoundError,
+    )
     try:
         from turngym.trainer.config import ConfigError
 

@@ -6,13 +6,13 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from tests.core.helpers import CrashingEnv, NeverEndingEnv
 from turngym.agents.backend import SamplingParams
 from turngym.agents.chat import ChatRenderer
 from turngym.agents.hf import HFBackend
 from turngym.agents.rollout import GroupSpec, RolloutError, RolloutRunner
 from turngym.core import StopReason
 from turngym.core.wrappers import TurnLimit
-from tests.core.helpers import CrashingEnv, NeverEndingEnv
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,19 @@ def runner(policy, factory, **kw) -> RolloutRunner:
 
 
 def test_env_raising_on_step_ends_episode_with_env_error(policy):
-    r = runner(policy, lambda: TurnLimit(CrashingEnv(crash_at_turn=1), 4), failure_policy="min_group")
+    r = runner(
+        policy, lambda: TurnLimit(CrashingEnv(crash_at_turn=1), 4), failure_policy="min_group"
+    )
     result = r.run_groups([GroupSpec({"task_index": 0}, seed=0)], 2)
     assert result.groups == []  # both episodes failed: the group is dropped, the run goes on
     assert result.metrics["rollout/failed"] == 2 and result.metrics["rollout/groups_dropped"] == 1
     for t in result.all_trajectories:
-        assert t.stop_reason is StopReason.ENV_ERROR and "env exploded on step" in t.metadata["error"]
-        assert t.num_turns == 1 and t.segments[0].num_sampled > 0  # the turn before the crash is kept
+        assert (
+            t.stop_reason is StopReason.ENV_ERROR and "env exploded on step" in t.metadata["error"]
+        )
+        assert (
+            t.num_turns == 1 and t.segments[0].num_sampled > 0
+        )  # the turn before the crash is kept
 
 
 def test_env_raising_on_reset(policy):
@@ -110,7 +116,13 @@ def test_backend_failure_ends_episodes_as_agent_error(policy):
             raise RuntimeError("CUDA out of memory (simulated)")
 
     _, renderer = policy
-    r = RolloutRunner(lambda: NeverEndingEnv(), Broken(), renderer, sampling=SamplingParams(), failure_policy="min_group")
+    r = RolloutRunner(
+        lambda: NeverEndingEnv(),
+        Broken(),
+        renderer,
+        sampling=SamplingParams(),
+        failure_policy="min_group",
+    )
     (t,) = r.run_groups([GroupSpec({"task_index": 0}, seed=0)], 1).all_trajectories
     assert t.stop_reason is StopReason.AGENT_ERROR and "out of memory" in t.metadata["error"]
 
@@ -120,8 +132,15 @@ def test_episode_timeout(policy):
     clock = iter(float(i) for i in range(1000))
     from turngym.agents.agent import Episode, EpisodeSpec
 
-    ep = Episode(NeverEndingEnv(), EpisodeSpec(seed=0), renderer, max_new_tokens=4,
-                 max_episode_tokens=10_000, timeout_s=5, clock=lambda: next(clock))
+    ep = Episode(
+        NeverEndingEnv(),
+        EpisodeSpec(seed=0),
+        renderer,
+        max_new_tokens=4,
+        max_episode_tokens=10_000,
+        timeout_s=5,
+        clock=lambda: next(clock),
+    )
     ep.start()
     while not ep.done:
         ep.advance(backend.generate([ep.prompt()], SamplingParams(max_new_tokens=4, seed=0))[0])

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.helpers import NeverEndingEnv
 from turngym.agents.agent import Episode, EpisodeSpec
 from turngym.agents.backend import Generation, SamplingParams
 from turngym.agents.chat import ChatRenderer, TemplateMismatchError
 from turngym.core import Message
 from turngym.core.wrappers import TurnLimit
-from tests.core.helpers import NeverEndingEnv
 
 TEMPLATES = Path(__file__).parent / "templates"
 EXTRA_SPECIALS = {
@@ -52,7 +52,11 @@ class ScriptedBackend:
             if self.stop[i]:
                 ids.append(self.renderer.stop_token_ids[-1])
             out.append(
-                Generation(tuple(ids), tuple(-0.5 - 0.01 * k for k in range(len(ids))), "stop" if self.stop[i] else "length")
+                Generation(
+                    tuple(ids),
+                    tuple(-0.5 - 0.01 * k for k in range(len(ids))),
+                    "stop" if self.stop[i] else "length",
+                )
             )
         return out
 
@@ -121,7 +125,9 @@ def test_history_rewriting_template_starts_new_segment(tokenizer):
         assert [t for t, m in zip(seg.token_ids, seg.loss_mask) if m] == s
         assert seg.turn_indices == (sampled.index(s),)
     # the second segment's context shows the earlier turn without its reasoning
-    second = r.decode([t for t, m in zip(traj.segments[1].token_ids, traj.segments[1].loss_mask) if not m])
+    second = r.decode(
+        [t for t, m in zip(traj.segments[1].token_ids, traj.segments[1].loss_mask) if not m]
+    )
     assert "secret plan" not in second and "step one" in second
 
 
@@ -133,7 +139,10 @@ def test_mismatch_is_reported_not_trained_on(tokenizer):
 
 
 def test_stop_tokens_detected_per_template(tokenizer):
-    assert tokenizer.convert_tokens_to_ids("<|im_end|>") in renderer_for(tokenizer, "default").stop_token_ids
+    assert (
+        tokenizer.convert_tokens_to_ids("<|im_end|>")
+        in renderer_for(tokenizer, "default").stop_token_ids
+    )
     llama = renderer_for(tokenizer, "llama3_style")
     assert llama.tokenizer.convert_tokens_to_ids("<|eot_id|>") in llama.stop_token_ids
     gemma = renderer_for(tokenizer, "gemma_style")
@@ -159,7 +168,9 @@ def test_real_sampling_logprobs_match_recomputation(tiny_model_path):
         r,
         sampling=SamplingParams(max_new_tokens=12, temperature=0.9, seed=3),
     )
-    result = runner.run_groups([GroupSpec({"task_index": 0}, seed=1), GroupSpec({"task_index": 1}, seed=9)], 3)
+    result = runner.run_groups(
+        [GroupSpec({"task_index": 0}, seed=1), GroupSpec({"task_index": 1}, seed=9)], 3
+    )
     trajs = [t for g in result.groups for t in g]
     assert len(trajs) == 6 and all(t.num_turns == 3 for t in trajs)
     for t in trajs:

@@ -31,7 +31,10 @@ def test_messages_validate_and_compare_by_value():
         Message("user", 3)  # type: ignore[arg-type]
     multi = Message("user", [TextPart("a"), TextPart("b")])
     assert isinstance(multi.content, tuple) and multi.text == "ab"
-    assert multi.to_dict()["content"] == [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
+    assert multi.to_dict()["content"] == [
+        {"type": "text", "text": "a"},
+        {"type": "text", "text": "b"},
+    ]
     assert Message.from_dict(multi.to_dict()) == multi
 
 

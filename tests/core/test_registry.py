@@ -42,7 +42,10 @@ def test_malformed_id_rejected():
 
 def test_user_env_registration_turn_limit_and_gymnasium_make():
     turngym.register(
-        id="testpkg/Echo-v0", entry_point="turngym.envs.keyword:KeywordEnv", max_turns=3, keyword="x"
+        id="testpkg/Echo-v0",
+        entry_point="turngym.envs.keyword:KeywordEnv",
+        max_turns=3,
+        keyword="x",
     )
     env = turngym.make("testpkg/Echo-v0")
     assert env.unwrapped.keyword == "x"

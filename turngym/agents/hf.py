@@ -33,9 +33,13 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
             return torch.bfloat16
         return torch.float32
     try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            dtype
+        ]
     except KeyError:
-        raise ValueError(f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}") from None
+        raise ValueError(
+            f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}"
+        ) from None
 
 
 def filter_logits(logits_BV: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -151,7 +155,9 @@ class HFBackend:
             else:
                 scaled_BV = logits_BV / params.temperature
                 logp_BV = torch.log_softmax(scaled_BV, dim=-1)
-                probs_BV = torch.softmax(filter_logits(scaled_BV, params.top_k, params.top_p), dim=-1)
+                probs_BV = torch.softmax(
+                    filter_logits(scaled_BV, params.top_k, params.top_p), dim=-1
+                )
                 next_B = torch.multinomial(probs_BV, 1, generator=self._generator).squeeze(-1)
             next_B = torch.where(finished_B, torch.full_like(next_B, self.pad_token_id), next_B)
             chosen_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
@@ -166,7 +172,9 @@ class HFBackend:
             finished_B = finished_B | is_stop_B | (caps_B <= t + 1)
             if bool(finished_B.all()):
                 break
-            attention_BL = torch.cat([attention_BL, torch.ones((B, 1), dtype=torch.long, device=device)], dim=1)
+            attention_BL = torch.cat(
+                [attention_BL, torch.ones((B, 1), dtype=torch.long, device=device)], dim=1
+            )
             position_B1 = position_B1 + 1
             logits_BV = self.model(
                 input_ids=next_B[:, None],

@@ -18,6 +18,7 @@ multi-agent turn orchestration (a later issue).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -120,10 +121,9 @@ class RolloutRunner:
         if healthy:
             self._pool.append(env)
         else:
-            try:
+            # A broken env may fail to close; it is dropped either way.
+            with contextlib.suppress(Exception):
                 env.close()
-            except Exception:  # noqa: BLE001, S110 - a broken env may fail to close; drop it
-                pass
 
     def close(self) -> None:
         """Close pooled envs."""
@@ -162,7 +162,9 @@ class RolloutRunner:
                     for e in active:
                         e.abort(StopReason.AGENT_ERROR, exc)
                     continue
-                list(pool.map(lambda pair: pair[0].advance(pair[1]), zip(active, gens, strict=True)))
+                list(
+                    pool.map(lambda pair: pair[0].advance(pair[1]), zip(active, gens, strict=True))
+                )
         trajectories = []
         for e in episodes:
             self._return_env(e.env, healthy=e.stop_reason is not StopReason.ENV_ERROR)

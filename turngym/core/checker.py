@@ -37,12 +37,19 @@ def _fail(env: gym.Env, what: str) -> None:
 
 def _check_obs(env: gym.Env, obs: Any, where: str) -> None:
     if not isinstance(obs, tuple) or not all(isinstance(m, Message) for m in obs):
-        _fail(env, f"{where} must return a tuple of Message as observation, got {type(obs).__name__}")
+        _fail(
+            env, f"{where} must return a tuple of Message as observation, got {type(obs).__name__}"
+        )
     if obs not in env.observation_space:
-        _fail(env, f"{where} returned an observation outside observation_space {env.observation_space}")
+        _fail(
+            env,
+            f"{where} returned an observation outside observation_space {env.observation_space}",
+        )
 
 
-def _check_step_result(env: gym.Env, result: Any, where: str) -> tuple[Any, float, bool, bool, dict]:
+def _check_step_result(
+    env: gym.Env, result: Any, where: str
+) -> tuple[Any, float, bool, bool, dict]:
     if not isinstance(result, tuple) or len(result) != 5:
         _fail(env, f"{where} must return (obs, reward, terminated, truncated, info)")
     obs, reward, terminated, truncated, info = result
@@ -58,7 +65,10 @@ def _check_step_result(env: gym.Env, result: Any, where: str) -> tuple[Any, floa
     if terminated or truncated:
         reason = info.get("stop_reason")
         if reason not in _VALID_STOP_REASONS:
-            _fail(env, f"{where} ended the episode without a valid info['stop_reason'] (got {reason!r})")
+            _fail(
+                env,
+                f"{where} ended the episode without a valid info['stop_reason'] (got {reason!r})",
+            )
         if truncated and not StopReason(reason).is_truncation:
             _fail(env, f"{where} truncated with stop_reason {reason!r}, which is not a truncation")
         if terminated and StopReason(reason).is_truncation:
@@ -120,7 +130,9 @@ def check_env(
                 outs.append(_check_step_result(env, env.step(action), f"step({action[:40]!r})"))
             (o1, r1, t1, u1, _), (o2, r2, t2, u2, _) = outs
             if not (data_equivalence(o1, o2) and r1 == r2 and t1 == t2 and u1 == u2):
-                _fail(env, f"step({action[:40]!r}) after the same seeded reset is not deterministic")
+                _fail(
+                    env, f"step({action[:40]!r}) after the same seeded reset is not deterministic"
+                )
 
     # --- every probe action is handled, and an episode ends under a turn cap ---
     capped = TurnLimit(env, max_turns)

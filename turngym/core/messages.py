@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
@@ -54,7 +54,7 @@ class ImagePart:
         return hash(self.image) if isinstance(self.image, str) else id(self.image)
 
 
-ContentPart = Union[TextPart, ImagePart]
+ContentPart = TextPart | ImagePart
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,9 @@ class ToolCall:
         return out
 
     def __hash__(self) -> int:
-        return hash((self.name, json.dumps(dict(self.arguments), sort_keys=True, default=str), self.id))
+        return hash(
+            (self.name, json.dumps(dict(self.arguments), sort_keys=True, default=str), self.id)
+        )
 
 
 @dataclass(frozen=True)

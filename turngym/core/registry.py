@@ -165,7 +165,9 @@ def make(id: str, *, max_turns: int | None = None, **kwargs: Any) -> gym.Env:
     if max_turns is not None:
         if not isinstance(max_turns, int) or max_turns <= 0:
             raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
-        others = tuple(w for w in env_spec.additional_wrappers if w.entry_point != _TURN_LIMIT_ENTRY)
+        others = tuple(
+            w for w in env_spec.additional_wrappers if w.entry_point != _TURN_LIMIT_ENTRY
+        )
         env_spec = dataclasses.replace(
             env_spec,
             additional_wrappers=(

@@ -146,16 +146,16 @@ class TextEnv(gym.Env[tuple[Message, ...], str]):
         info = {"task_id": str(task.get("id", "")), "tools": copy.deepcopy(self.tool_schemas())}
         return obs, info
 
-    def step(
-        self, action: str
-    ) -> tuple[tuple[Message, ...], float, bool, bool, dict[str, Any]]:
+    def step(self, action: str) -> tuple[tuple[Message, ...], float, bool, bool, dict[str, Any]]:
         """Play one assistant turn."""
         if self._done:
             raise EpisodeOverError(
                 f"{type(self).__name__}.step called after the episode ended; call reset() first"
             )
         if not isinstance(action, str):
-            raise TypeError(f"action must be the assistant's text (str), got {type(action).__name__}")
+            raise TypeError(
+                f"action must be the assistant's text (str), got {type(action).__name__}"
+            )
         self._transcript.append(Message("assistant", action))
         outcome = self.on_action(action)
         self.turn += 1

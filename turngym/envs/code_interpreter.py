@@ -26,6 +26,7 @@ The default ``local`` sandbox is NOT a security boundary (see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ _ANSWER_RULES = (
     "A message with a \\boxed{} answer ends the episode, and code in that message is not run, "
     "so run your code first and give the answer in a later message."
 )
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 _NUDGE = {
     "python": (
         "No code or final answer found. Write Python in a ```python block to run it, or give "
@@ -86,7 +88,11 @@ class CodeInterpreterEnv(TextEnv):
         max_output_bytes: Output cap per run and stream.
         memory_mb: Memory limit of the code, in MiB.
         max_calls_per_turn: Code blocks run per turn at most; further ones are skipped.
-        format_reward: Bonus added to the final reward when the answer is well formed.
+        format_reward: Bonus added to the final reward when the answer is well formed (a
+            ``\boxed{}`` or ``<answer>`` answer; never for a lenient one).
+        lenient_answers: Also accept a message with neither code nor a marked answer as final
+            when it contains a number: its last number is the answer (the GSM8K convention).
+            Useful for small models that answer in plain words; off by default.
         system_prompt: Replaces the default system prompt (used as is).
         tools_in_prompt: With ``tool_format="hermes"``, write the tool schema and calling
             instructions into the default system prompt. Set it to False when the agent's chat
@@ -110,6 +116,7 @@ class CodeInterpreterEnv(TextEnv):
         memory_mb: int | None = 1024,
         max_calls_per_turn: int = 4,
         format_reward: float = 0.0,
+        lenient_answers: bool = False,
         system_prompt: str | None = None,
         tools_in_prompt: bool = True,
         sandbox_backend: str = "local",
@@ -127,6 +134,7 @@ class CodeInterpreterEnv(TextEnv):
         self.timeout_s = float(timeout_s)
         self.max_calls_per_turn = max_calls_per_turn
         self.format_reward = float(format_reward)
+        self.lenient_answers = bool(lenient_answers)
         self.tools_in_prompt = tools_in_prompt
         self._sandbox_limits = {
             "timeout_s": self.timeout_s,
@@ -201,6 +209,16 @@ class CodeInterpreterEnv(TextEnv):
         if parsed.errors:
             self._counts["parse_errors"] += len(parsed.errors)
             messages.append(Message("user", self._parse_error_text(parsed.errors)))
+        if not parsed.attempted and self.lenient_answers:
+            numbers = _NUMBER.findall(action.replace(",", ""))
+            if numbers:
+                answer = numbers[-1]
+                correct = answers_match(answer, str(self.task["answer"]))
+                return StepOutcome(
+                    reward=1.0 if correct else 0.0,
+                    done=True,
+                    info={"answer": answer, "correct": correct, "success": correct},
+                )
         if not parsed.attempted:
             self._counts["void_turns"] += 1
             messages.append(Message("user", _NUDGE[self.tool_format]))
