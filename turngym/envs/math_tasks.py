@@ -1,6 +1,9 @@
 """Math tasks with verifiable answers: a seeded generator in difficulty levels, and a JSONL loader.
 
 Generated levels:
+    0. a number up to 20 plus or minus a digit (a warm-up that very small models can answer
+       without code, so that RL has a reward signal from the first step; about 300 distinct
+       questions);
     1. one-step arithmetic on two-digit numbers;
     2. multi-step arithmetic, percentages, remainders, small word problems;
     3. where code helps: sums of series, counting primes, gcd/lcm of several numbers, number of
@@ -40,7 +43,7 @@ __all__ = [
     "split_by_hash",
 ]
 
-LEVELS: tuple[int, ...] = (1, 2, 3, 4)
+LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
 """The difficulty levels the generator knows."""
 
 Problem = tuple[str, str]
@@ -83,6 +86,14 @@ def _check_split(split: str) -> None:
 def _ri(rng: np.random.Generator, low: int, high: int) -> int:
     """A uniform int in [low, high]."""
     return int(rng.integers(low, high + 1))
+
+
+def _level0(rng: np.random.Generator) -> Problem:
+    # Warm-up: within reach of very small models without code, so RL has a signal to start.
+    a, b = _ri(rng, 1, 20), _ri(rng, 1, 9)
+    if _ri(rng, 0, 1) == 0 or a <= b:
+        return f"What is {a} + {b}?", str(a + b)
+    return f"What is {a} - {b}?", str(a - b)
 
 
 def _level1(rng: np.random.Generator) -> Problem:
@@ -264,6 +275,7 @@ def _level4(rng: np.random.Generator) -> Problem:
 
 
 _GENERATORS: dict[int, Callable[[np.random.Generator], Problem]] = {
+    0: _level0,
     1: _level1,
     2: _level2,
     3: _level3,

@@ -121,6 +121,7 @@ class Trainer:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         cfg = self.cfg
+        turngym.spec(cfg.env.id)  # an unknown env id fails now, before the model loads
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.model.device)
         self.dtype = pick_dtype(cfg.model.dtype, self.device)
@@ -271,7 +272,9 @@ class Trainer:
             trainable = [p for p in self.model.parameters() if p.requires_grad]
             grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.grad_clip)
             metrics["optim/grad_norm"] = float(grad_norm)
-            self.optimizer.step()
+        # Stepped even without gradients (all advantages zero): a no-op for AdamW that keeps
+        # the scheduler's count tied to the training step.
+        self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         metrics["optim/lr"] = self.scheduler.get_last_lr()[0]

@@ -1,0 +1,117 @@
+"""The command line, run as a user runs it (a subprocess of the installed ``turngym``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def turngym_cmd() -> list[str]:
+    exe = shutil.which("turngym", path=os.path.dirname(sys.executable))
+    return [exe] if exe else [sys.executable, "-m", "turngym.cli"]
+
+
+def run(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*turngym_cmd(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def test_envs_lists_builtin_ids():
+    out = run("envs")
+    assert out.returncode == 0, out.stderr
+    assert "turngym/CodeInterpreter-v0" in out.stdout and "turngym/Keyword-v0" in out.stdout
+
+
+def test_quickstart_config_trains_through_the_cli(tiny_model_path, tmp_path):
+    """The main job's path cannot rot: the README's config, a tiny model swapped in."""
+    out = run(
+        "train",
+        "examples/quickstart.yaml",
+        "--set",
+        f"model.name={tiny_model_path}",
+        "--set",
+        "steps=2",
+        "--set",
+        "rollout.tasks_per_step=2",
+        "--set",
+        "rollout.group_size=2",
+        "--set",
+        "rollout.max_new_tokens=8",
+        "--set",
+        "eval.num_tasks=2",
+        "--set",
+        f"output_dir={tmp_path / 'run'}",
+        "--set",
+        "checkpoint.every=1",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if "reward/mean" in x] == [1, 2]
+    assert any("eval/success_rate" in x for x in lines)
+    assert (run_dir / "reward_curve.png").stat().st_size > 1000
+    assert (run_dir / "final_model" / "config.json").exists()
+    assert (run_dir / "checkpoints" / "latest").read_text().strip()
+
+
+def test_eval_prints_reward_and_success(tiny_model_path):
+    out = run(
+        "eval",
+        "examples/quickstart.yaml",
+        "--set",
+        f"model.name={tiny_model_path}",
+        "--set",
+        "rollout.max_new_tokens=4",
+        "--num-tasks",
+        "2",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["episodes"] == 2 and 0.0 <= result["success_rate"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "optim.lrr=1"], "optim.lrr"),
+        (["--set", "rollout.group_size=many"], "rollout.group_size"),
+        (["--set", "env.id=turngym/CodeInterpretr-v0"], "turngym/CodeInterpreter-v0"),
+    ],
+)
+def test_bad_config_fails_with_a_clear_message(tiny_model_path, args, message):
+    out = run("train", "examples/quickstart.yaml", "--set", f"model.name={tiny_model_path}", *args)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_config_file():
+    out = run("train", "no/such/config.yaml")
+    assert out.returncode == 2 and "no/such/config.yaml" in out.stderr
+
+
+def test_play_runs_a_scripted_session():
+    session = "```python\nprint(40 + 2)\n```\n.\nSo the answer is \\boxed{0}\n.\n"
+    out = run("play", "turngym/CodeInterpreter-v0", "--kwargs", '{"levels": [1]}', stdin=session)
+    assert out.returncode == 0, out.stderr
+    assert "[tool/python]" in out.stdout and "42" in out.stdout
+    assert "episode over: terminated" in out.stdout
+
+
+def test_play_unknown_env():
+    out = run("play", "turngym/Nope-v0", stdin="")
+    assert out.returncode == 2 and "No env registered" in out.stderr
