@@ -1,0 +1,29 @@
+"""The examples a user copies from must keep working."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from turngym.trainer import TrainConfig
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_custom_env_example_runs():
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "custom_env.py")], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "'beta!' -> reward 1.0, terminated=True" in out.stdout
+
+
+def test_every_example_config_is_valid():
+    configs = sorted(EXAMPLES.glob("*.yaml"))
+    assert configs
+    for path in configs:
+        assert isinstance(yaml.safe_load(path.read_text()), dict)
+        TrainConfig.from_yaml(path).validate()
