@@ -76,13 +76,15 @@ def test_eval_prints_reward_and_success(tiny_model_path):
         f"model.name={tiny_model_path}",
         "--set",
         "rollout.max_new_tokens=4",
+        "--set",
+        "eval.samples_per_task=3",
         "--num-tasks",
         "2",
         "--json",
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["episodes"] == 2 and 0.0 <= result["success_rate"] <= 1.0
+    assert result["episodes"] == 6 and 0.0 <= result["success_rate"] <= 1.0
 
 
 @pytest.mark.parametrize(
