@@ -67,6 +67,10 @@ def test_quickstart_config_trains_through_the_cli(tiny_model_path, tmp_path):
     assert (run_dir / "final_model" / "config.json").exists()
     assert (run_dir / "checkpoints" / "latest").read_text().strip()
 
+    view = run("view", str(run_dir), "--step", "2", "--last", "1")
+    assert view.returncode == 0, view.stderr
+    assert view.stdout.startswith("== step 2 |") and "[user] What is" in view.stdout
+
 
 def test_eval_prints_reward_and_success(tiny_model_path):
     out = run(
@@ -112,6 +116,11 @@ def test_play_runs_a_scripted_session():
     assert out.returncode == 0, out.stderr
     assert "[tool/python]" in out.stdout and "42" in out.stdout
     assert "episode over: terminated" in out.stdout
+
+
+def test_view_without_a_run(tmp_path):
+    out = run("view", str(tmp_path))
+    assert out.returncode == 2 and "rollouts.jsonl does not exist" in out.stderr
 
 
 def test_play_unknown_env():

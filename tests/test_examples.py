@@ -15,7 +15,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def test_custom_env_example_runs():
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "custom_env.py")], capture_output=True, text=True, timeout=120
+        [sys.executable, str(EXAMPLES / "custom_env.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert "'beta!' -> reward 1.0, terminated=True" in out.stdout

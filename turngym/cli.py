@@ -129,6 +129,32 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    path = Path(args.run_dir) / "rollouts.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} does not exist: point at a run's output_dir (sample logging is "
+            "config key log_samples)"
+        )
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if args.step is not None:
+        records = [r for r in records if r["step"] == args.step]
+    for r in records[-args.last :]:
+        print(
+            f"== step {r['step']} | task {r['task_id']} | reward {r['reward']:+.3f} | "
+            f"{r['stop_reason']} | {r['sampled_tokens']}/{r['tokens']} tokens sampled"
+            + (f" | {r['segments']} segments" if r["segments"] > 1 else "")
+        )
+        if r.get("error"):
+            print(f"   error: {r['error']}")
+        for m in r["messages"]:
+            print(f"[{m['role']}{'/' + m['name'] if m.get('name') else ''}] {m['text']}")
+        print()
+    return 0
+
+
 def _print_messages(messages: Sequence) -> None:
     for m in messages:
         print(f"[{m.role}{'/' + m.name if m.name else ''}]")
@@ -172,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="train")
     s.add_argument("--max-turns", type=int, default=None)
     s.set_defaults(func=cmd_play)
+
+    s = sub.add_parser("view", help="read sampled episodes of a training run")
+    s.add_argument("run_dir", help="the run's output_dir")
+    s.add_argument("--step", type=int, default=None, help="only this step")
+    s.add_argument("--last", type=int, default=4, help="how many episodes (default 4)")
+    s.set_defaults(func=cmd_view)
     return p
 
 

@@ -230,6 +230,8 @@ class TrainConfig:
     """Show a live progress display on the console."""
     plot: bool = True
     """Write a reward-curve PNG next to the metrics."""
+    log_samples: int = 2
+    """Episodes per step written to ``rollouts.jsonl`` (for ``turngym view``); 0 turns it off."""
 
     # -- construction ---------------------------------------------------------------------
 
@@ -376,6 +378,7 @@ class TrainConfig:
         need(o.micro_batch_size > 0, "optim.micro_batch_size", "must be > 0")
         need(o.warmup_steps >= 0, "optim.warmup_steps", "must be >= 0")
         need(ev.every >= 0, "eval.every", "must be >= 0 (0 turns evaluation off)")
+        need(self.log_samples >= 0, "log_samples", "must be >= 0 (0 turns sample logging off)")
         need(ev.num_tasks > 0, "eval.num_tasks", "must be > 0")
         need(bool(ev.split), "eval.split", "must not be empty")
         need(ev.temperature >= 0.0, "eval.temperature", "must be >= 0")

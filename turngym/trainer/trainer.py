@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 import time
 from collections.abc import Callable
@@ -270,7 +271,8 @@ class Trainer:
             # loss/total already uses the whole batch's normalizers: its micro-batch parts add up.
             metrics["loss/total"] = totals
             trainable = [p for p in self.model.parameters() if p.requires_grad]
-            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.optim.grad_clip)
+            max_norm = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else float("inf")
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, max_norm)
             metrics["optim/grad_norm"] = float(grad_norm)
         # Stepped even without gradients (all advantages zero): a no-op for AdamW that keeps
         # the scheduler's count tied to the training step.
@@ -388,6 +390,12 @@ class Trainer:
                 if cfg.eval.every and self.step % cfg.eval.every == 0:
                     last.update({f"eval/{k}": v for k, v in self.evaluate().items()})
                 logger.log(self.step, last)
+                if cfg.log_samples:
+                    write_samples(
+                        self.out_dir / "rollouts.jsonl",
+                        self.step,
+                        self._last_trajectories[: cfg.log_samples],
+                    )
                 progress.update(self.step, last)
                 if cfg.checkpoint.every and self.step % cfg.checkpoint.every == 0:
                     self.save_checkpoint()
@@ -427,6 +435,29 @@ class Trainer:
         model.save_pretrained(out)
         self.tokenizer.save_pretrained(out)
         return out
+
+
+def trajectory_record(step: int, trajectory: Trajectory) -> dict[str, Any]:
+    """A JSON-ready summary of one episode (what ``turngym view`` shows)."""
+    return {
+        "step": step,
+        "reward": trajectory.reward,
+        "turn_rewards": list(trajectory.turn_rewards),
+        "stop_reason": trajectory.stop_reason.value,
+        "task_id": trajectory.info.get("task_id", trajectory.metadata.get("task_index")),
+        "tokens": trajectory.num_tokens,
+        "sampled_tokens": trajectory.num_sampled_tokens,
+        "segments": len(trajectory.segments),
+        "error": trajectory.metadata.get("error"),
+        "messages": [{"role": m.role, "name": m.name, "text": m.text} for m in trajectory.messages],
+    }
+
+
+def write_samples(path: Path, step: int, trajectories: list[Trajectory]) -> None:
+    """Append episodes of a step to a JSONL file, one line each."""
+    with open(path, "a", encoding="utf-8") as f:
+        for t in trajectories:
+            f.write(json.dumps(trajectory_record(step, t), default=str) + "\n")
 
 
 def summarize_eval(trajectories: list[Trajectory]) -> dict[str, float]:
