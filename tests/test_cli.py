@@ -97,6 +97,9 @@ def test_eval_prints_reward_and_success(tiny_model_path):
         (["--set", "optim.lrr=1"], "optim.lrr"),
         (["--set", "rollout.group_size=many"], "rollout.group_size"),
         (["--set", "env.id=turngym/CodeInterpretr-v0"], "turngym/CodeInterpreter-v0"),
+        (["--set", "env.kwargs.nope=1"], "env.kwargs"),
+        (["--set", "env.id=CartPole-v1", "--set", "env.kwargs={}"], "not a turngym text env"),
+        (["--set", "model.device=cuda:0"], "model.device"),
     ],
 )
 def test_bad_config_fails_with_a_clear_message(tiny_model_path, args, message):
@@ -121,6 +124,21 @@ def test_play_runs_a_scripted_session():
 def test_view_without_a_run(tmp_path):
     out = run("view", str(tmp_path))
     assert out.returncode == 2 and "rollouts.jsonl does not exist" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--kwargs", "{bad"], "not valid JSON"),
+        (["--kwargs", "[1]"], "JSON object"),
+        (["--max-turns", "0"], "--max-turns"),
+        (["--split", "dev"], "split must be one of"),
+        (["--kwargs", '{"nope": 1}'], "does not accept"),
+    ],
+)
+def test_play_bad_arguments(args, message):
+    out = run("play", "turngym/CodeInterpreter-v0", *args, stdin="")
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
 
 
 def test_play_unknown_env():

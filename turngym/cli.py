@@ -17,6 +17,10 @@ from typing import TextIO
 END_OF_TURN = "."
 
 
+class UsageError(ValueError):
+    """A command-line argument is wrong; reported without a traceback."""
+
+
 def _load_config(path: str, overrides: Sequence[str]):  # noqa: ANN202 - lazy import of torch-side types
     from turngym.trainer.config import TrainConfig
 
@@ -96,15 +100,33 @@ def _read_turns(stream: TextIO, interactive: bool) -> Iterator[str]:
 def cmd_play(args: argparse.Namespace) -> int:
     import turngym
 
-    kwargs = json.loads(args.kwargs) if args.kwargs else {}
+    try:
+        kwargs = json.loads(args.kwargs) if args.kwargs else {}
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--kwargs is not valid JSON ({exc}); e.g. '{{\"levels\": [1]}}'") from exc
     if not isinstance(kwargs, dict):
-        raise SystemExit("--kwargs must be a JSON object, e.g. '{\"levels\": [1]}'")
-    env = turngym.make(args.env_id, max_turns=args.max_turns, **kwargs)
+        raise UsageError("--kwargs must be a JSON object, e.g. '{\"levels\": [1]}'")
+    if args.max_turns is not None and args.max_turns <= 0:
+        raise UsageError(f"--max-turns must be positive, got {args.max_turns}")
+    try:
+        env = turngym.make(args.env_id, max_turns=args.max_turns, **kwargs)
+    except TypeError as exc:
+        raise UsageError(f"{args.env_id} does not accept --kwargs {kwargs}: {exc}") from exc
+    try:
+        _play(env, args)
+    finally:
+        env.close()
+    return 0
+
+
+def _play(env, args: argparse.Namespace) -> None:  # noqa: ANN001 - any turngym text env
     options = {"split": args.split}
     if args.task_index is not None:
         options["task_index"] = args.task_index
-    obs, info = env.reset(seed=args.seed, options=options)
-    interactive = sys.stdin.isatty()
+    try:
+        obs, info = env.reset(seed=args.seed, options=options)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     print(f"== {args.env_id} | task {info.get('task_id', '')} ==")
     if info.get("tools"):
         print("tools: " + ", ".join(t["function"]["name"] for t in info["tools"]))
@@ -113,8 +135,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         f"(type the assistant's turn; end it with a line holding only '{END_OF_TURN}'; /quit to stop)"
     )
     total = 0.0
-    turns = _read_turns(sys.stdin, interactive)
-    for action in turns:
+    for action in _read_turns(sys.stdin, sys.stdin.isatty()):
         obs, reward, terminated, truncated, info = env.step(action)
         total += float(reward)
         _print_messages(obs)
@@ -125,8 +146,6 @@ def cmd_play(args: argparse.Namespace) -> int:
                 f"== episode over: {info.get('stop_reason')} | return {total:+.3f} | info {shown}"
             )
             break
-    env.close()
-    return 0
 
 
 def cmd_view(args: argparse.Namespace) -> int:
@@ -216,11 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownEnvError,
         EnvEntryPointError,
         FileNotFoundError,
+        UsageError,
     )
-    try:
+    try:  # the trainer's errors, when its dependencies are installed
+        from turngym.trainer.checkpoint import CheckpointError
         from turngym.trainer.config import ConfigError
 
-        known = (*known, ConfigError)
+        known = (*known, ConfigError, CheckpointError)
     except ImportError:
         pass
     try:

@@ -145,3 +145,62 @@ def test_episode_timeout(policy):
     while not ep.done:
         ep.advance(backend.generate([ep.prompt()], SamplingParams(max_new_tokens=4, seed=0))[0])
     assert ep.trajectory().stop_reason is StopReason.TIMEOUT
+
+
+class RecordingBackend:
+    """Wraps a backend and records the sampling seed of every call."""
+
+    def __init__(self, inner):
+        self.inner, self.seeds = inner, []
+
+    @property
+    def max_context(self):
+        return self.inner.max_context
+
+    def generate(self, prompts, params, max_new_tokens=None):
+        self.seeds.append(params.seed)
+        return self.inner.generate(prompts, params, max_new_tokens)
+
+
+def test_turns_and_retries_draw_fresh_sampling_seeds(policy):
+    backend, renderer = policy
+    recorder = RecordingBackend(backend)
+    made = []
+
+    def crash_first():
+        env = TurnLimit(CrashingEnv(crash_at_turn=1 if not made else 99), 3)
+        made.append(env)
+        return env
+
+    r = RolloutRunner(
+        crash_first,
+        recorder,
+        renderer,
+        sampling=SamplingParams(max_new_tokens=3, seed=5),
+        failure_policy="retry",
+    )
+    r.run_groups([GroupSpec({"task_index": 0}, seed=0)], 1)
+    # attempt 0: 2 turns (crash at the second); attempt 1: 3 turns. All seeds distinct.
+    assert len(recorder.seeds) == 5 and len(set(recorder.seeds)) == 5
+
+
+class BadAnswerEnv(NeverEndingEnv):
+    """Ends with a stop_reason turngym does not know: valid for gymnasium, not for us."""
+
+    closed = 0
+
+    def step(self, action):
+        obs, reward, term, trunc, info = super().step(action)
+        return obs, reward, True, False, {"stop_reason": "solved"}
+
+    def close(self):
+        BadAnswerEnv.closed += 1
+        super().close()
+
+
+def test_env_answer_turngym_cannot_use_is_an_env_error_and_env_is_dropped(policy):
+    r = runner(policy, lambda: BadAnswerEnv(), failure_policy="min_group")
+    result = r.run_groups([GroupSpec({"task_index": 0}, seed=0)], 2)
+    assert all(t.stop_reason is StopReason.ENV_ERROR for t in result.all_trajectories)
+    assert "'solved' is not a valid StopReason" in result.all_trajectories[0].metadata["error"]
+    assert BadAnswerEnv.closed == 2 and r._pool == []

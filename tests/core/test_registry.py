@@ -83,3 +83,11 @@ def test_core_does_not_import_torch():
 
     code = "import sys, turngym, turngym.core; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reregistering_replaces_the_description():
+    turngym.register(
+        id="testpkg/Desc-v0", entry_point="turngym.envs.keyword:KeywordEnv", description="first"
+    )
+    turngym.register(id="testpkg/Desc-v0", entry_point="turngym.envs.keyword:KeywordEnv")
+    assert turngym.describe("testpkg/Desc-v0").startswith("Single-turn")

@@ -124,3 +124,16 @@ def test_lora_training_updates_only_adapters(tiny_model_path, tmp_path):
     assert "loss/kl" in metrics
     changed = {n for n, p in trainer.model.named_parameters() if not torch.equal(p, before[n])}
     assert changed and all("lora_" in n for n in changed)
+
+
+def test_dropout_is_off_when_logprobs_are_recomputed(tiny_model_path, tmp_path):
+    """On-policy, the importance ratio must be exactly 1 even with LoRA dropout configured."""
+    cfg = keyword_config(
+        tiny_model_path, tmp_path, **{"lora.enabled": True, "lora.dropout": 0.3, "optim.lr": 1e-2}
+    )
+    trainer = Trainer(cfg, log=lambda s: None)
+    for _ in range(3):
+        metrics = trainer.train_step()
+        if "loss/ratio_mean" in metrics:
+            assert metrics["loss/ratio_mean"] == pytest.approx(1.0, abs=1e-4)
+            assert metrics["loss/clip_frac"] == 0.0

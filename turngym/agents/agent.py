@@ -180,16 +180,22 @@ class Episode:
             t0 = self._clock()
             obs, reward, terminated, truncated, info = self.env.step(text)
             self.env_time_s += self._clock() - t0
+            # An answer gymnasium accepts but turngym cannot use is the env's error, too.
+            reward = float(reward)
+            new_messages = list(obs)
+            if not all(isinstance(m, Message) for m in new_messages):
+                raise TypeError("the env's observation must be a sequence of turngym Message")
+            reason = None
+            if terminated or truncated:
+                default = StopReason.TERMINATED if terminated else StopReason.TURN_LIMIT
+                reason = StopReason(info.get("stop_reason", default.value))
         except Exception as exc:  # noqa: BLE001 - errors are data
             self._fail(StopReason.ENV_ERROR, exc)
             return
-        self.turn_rewards.append(float(reward))
+        self.turn_rewards.append(reward)
         self.info = dict(info)
-        new_messages = list(obs)
         self.messages.extend(new_messages)
-        if terminated or truncated:
-            default = StopReason.TERMINATED if terminated else StopReason.TURN_LIMIT
-            reason = StopReason(info.get("stop_reason", default.value))
+        if reason is not None:
             self._end(reason, truncated=truncated)
             return
         try:
@@ -208,7 +214,11 @@ class Episode:
             # context from a fresh rendering of the whole conversation.
             self.segments.append(self.current.freeze())
             self.current = _SegmentBuilder()
-            self.current.add_context(self.renderer.prompt_ids(self.messages, tools=self.tools))
+            try:
+                self.current.add_context(self.renderer.prompt_ids(self.messages, tools=self.tools))
+            except Exception as render_exc:  # noqa: BLE001
+                self._fail(StopReason.AGENT_ERROR, render_exc)
+                return
         except Exception as exc:  # noqa: BLE001
             self._fail(StopReason.AGENT_ERROR, exc)
             return

@@ -23,7 +23,12 @@ def pick_device(device: str = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    dev = torch.device(device)  # raises on names torch does not know
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "CUDA was requested but this torch build or machine has no GPU; use 'cpu' or 'auto'"
+        )
+    return dev
 
 
 def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -50,7 +55,7 @@ def filter_logits(logits_BV: torch.Tensor, top_k: int, top_p: float) -> torch.Te
     if top_p < 1.0:
         sorted_logits, sorted_idx = torch.sort(logits_BV, descending=True, dim=-1)
         cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
-        remove = cum - torch.softmax(sorted_logits, dim=-1) > top_p  # keep the token crossing p
+        remove = cum - torch.softmax(sorted_logits, dim=-1) >= top_p  # keep the token reaching p
         sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
         logits_BV = torch.full_like(logits_BV, float("-inf")).scatter(-1, sorted_idx, sorted_logits)
     return logits_BV

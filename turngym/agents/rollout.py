@@ -19,6 +19,8 @@ multi-agent turn orchestration (a later issue).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -132,8 +134,14 @@ class RolloutRunner:
 
     # ---- episodes -----------------------------------------------------------------------
 
-    def run_episodes(self, specs: Sequence[EpisodeSpec]) -> list[Trajectory]:
-        """Play one episode per spec; each turn samples all active episodes in one batch."""
+    def run_episodes(self, specs: Sequence[EpisodeSpec], *, salt: int = 0) -> list[Trajectory]:
+        """Play one episode per spec; each turn samples all active episodes in one batch.
+
+        Args:
+            specs: The episodes.
+            salt: Mixed into the sampling seed of every turn (e.g. the retry attempt), so
+                that neither turns nor retries replay the same random draws.
+        """
         episodes = [
             Episode(
                 self._take_env(),
@@ -146,16 +154,30 @@ class RolloutRunner:
             )
             for spec in specs
         ]
+        try:
+            self._play(episodes, salt)
+        finally:
+            # Envs go back to the pool (or are closed) even if something unexpected escaped.
+            for e in episodes:
+                self._return_env(
+                    e.env, healthy=e.done and e.stop_reason is not StopReason.ENV_ERROR
+                )
+        return [e.trajectory() for e in episodes]
+
+    def _play(self, episodes: list[Episode], salt: int) -> None:
         with ThreadPoolExecutor(self.env_workers) as pool:
             list(pool.map(lambda e: e.start(), episodes))
-            while True:
+            for turn in itertools.count():
                 active = [e for e in episodes if not e.done]
                 if not active:
                     break
+                params = self.sampling
+                if params.seed is not None:
+                    params = replace(params, seed=_mix(params.seed, salt, turn))
                 try:
                     gens = self.backend.generate(
                         [e.prompt() for e in active],
-                        self.sampling,
+                        params,
                         max_new_tokens=[e.token_cap() for e in active],
                     )
                 except Exception as exc:  # noqa: BLE001 - the backend failing ends these episodes
@@ -165,11 +187,6 @@ class RolloutRunner:
                 list(
                     pool.map(lambda pair: pair[0].advance(pair[1]), zip(active, gens, strict=True))
                 )
-        trajectories = []
-        for e in episodes:
-            self._return_env(e.env, healthy=e.stop_reason is not StopReason.ENV_ERROR)
-            trajectories.append(e.trajectory())
-        return trajectories
 
     def run_groups(self, groups: Sequence[GroupSpec], group_size: int) -> RolloutResult:
         """Play ``group_size`` episodes of each group under the failure policy."""
@@ -203,7 +220,7 @@ class RolloutRunner:
                     for i in failed_idx
                 ]
                 retried += len(retry_specs)
-                redone = self.run_episodes(retry_specs)
+                redone = self.run_episodes(retry_specs, salt=attempt)
                 everything.extend(redone)
                 for i, t in zip(failed_idx, redone, strict=True):
                     finished[i] = t
@@ -225,3 +242,9 @@ class RolloutRunner:
             "perf/rollout_s": time.perf_counter() - t0,
         }
         return RolloutResult(groups=kept, all_trajectories=everything, metrics=metrics)
+
+
+def _mix(*parts: int) -> int:
+    """A 31-bit seed from several ints (stable across processes)."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF

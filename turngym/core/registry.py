@@ -85,6 +85,7 @@ def register(
         additional_wrappers=wrappers,
         kwargs=all_kwargs,
     )
+    _descriptions.pop(id, None)
     if description is not None:
         _descriptions[id] = description
     if id not in _turngym_ids:

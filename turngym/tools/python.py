@@ -1,6 +1,15 @@
 """``PythonInterpreter``: a ``python(code)`` tool with notebook-like state, over any Sandbox.
 
-Each call runs in a fresh sandbox process. State is kept within an episode by **replay**: the
+State is kept within an episode in one of two ways (``state=``):
+    * ``"session"``: one persistent interpreter per episode (a sandbox session, see
+      :mod:`turngym.tools.sandbox.session`), like a notebook kernel: each call runs only the
+      new cell, side effects happen once, files persist, and a failed cell keeps its partial
+      effects. A call that times out (or floods output, or crashes the interpreter) ends the
+      session: the next call starts a fresh one and its output says earlier state was lost.
+    * ``"replay"`` (the default): each call runs in a fresh sandbox process, described below.
+    ``"auto"`` picks ``session`` when the sandbox can start sessions, else ``replay``.
+
+With replay, each call runs in a fresh sandbox process. State is kept by **replay**: the
 program sent to the sandbox first re-runs every earlier successful cell with its output
 suppressed (at the file-descriptor level, so child processes are silent too), then runs the
 new cell. The new cell's last expression, if any, is printed like in a notebook.
@@ -16,10 +25,10 @@ Limits of replay, by design:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from turngym.tools.base import Tool
-from turngym.tools.sandbox import ExecResult, Sandbox, make_sandbox
+from turngym.tools.sandbox import RESTART_NOTE, ExecResult, Sandbox, SandboxSession, make_sandbox
 
 __all__ = ["PythonInterpreter", "format_exec_result"]
 
@@ -112,7 +121,8 @@ def format_exec_result(
 class PythonInterpreter(Tool):
     """Runs Python code in a sandbox and returns its output; state persists across calls.
 
-    See the module docstring for how state is kept (replay) and what that does not cover.
+    See the module docstring for how state is kept (session or replay) and what each does not
+    cover.
 
     Args:
         sandbox: Where code runs; defaults to ``make_sandbox("local")``. The interpreter owns a
@@ -122,6 +132,8 @@ class PythonInterpreter(Tool):
         keep_state: Replay earlier successful cells before each new one.
         max_stderr_lines: Lines of stderr kept in the tool's text.
         owns_sandbox: Whether :meth:`close` closes the sandbox.
+        state: ``"replay"``, ``"session"`` (the sandbox must have ``session()``) or
+            ``"auto"`` (session if the sandbox supports it); see the module docstring.
     """
 
     name = "python"
@@ -144,8 +156,21 @@ class PythonInterpreter(Tool):
         keep_state: bool = True,
         max_stderr_lines: int = 20,
         owns_sandbox: bool = True,
+        state: Literal["replay", "session", "auto"] = "replay",
     ):
+        if state not in ("replay", "session", "auto"):
+            raise ValueError(f"state must be 'replay', 'session' or 'auto', got {state!r}")
         self.sandbox: Sandbox = sandbox if sandbox is not None else make_sandbox("local")
+        has_sessions = callable(getattr(self.sandbox, "session", None))
+        if state == "session" and not has_sessions:
+            raise ValueError(
+                f"state='session' needs a sandbox with session(); got {self.sandbox!r}"
+            )
+        self.state: Literal["replay", "session"] = (
+            "session" if state == "session" or (state == "auto" and has_sessions) else "replay"
+        )
+        """How state is kept: ``"replay"`` or ``"session"`` (``"auto"`` resolved)."""
+        self._session: SandboxSession | None = None
         self.timeout_s = timeout_s
         self.keep_state = keep_state
         self.max_stderr_lines = max_stderr_lines
@@ -155,11 +180,21 @@ class PythonInterpreter(Tool):
 
     @property
     def cells(self) -> tuple[str, ...]:
-        """The successful cells so far (what the next call replays)."""
+        """The successful cells so far (what the next call replays; with a session, the
+        successful cells since the session last started)."""
         return tuple(self._cells)
 
     def execute(self, code: str) -> ExecResult:
-        """Run one cell (after replaying the state) and record it if it ran ``ok``."""
+        """Run one cell (in the session, or after replaying the state); record it if ``ok``."""
+        if self.keep_state and self.state == "session":
+            if self._session is None:
+                self._session = self.sandbox.session(timeout_s=self.timeout_s)  # type: ignore[attr-defined]
+            result = self._session.run(code, timeout=self.timeout_s)
+            if result.stderr.startswith(RESTART_NOTE):
+                self._cells.clear()
+            if result.ok:
+                self._cells.append(code)
+            return result
         cells = [*self._cells, code] if self.keep_state else [code]
         result = self.sandbox.run(_program(cells), timeout=self.timeout_s)
         if result.ok and self.keep_state:
@@ -180,11 +215,19 @@ class PythonInterpreter(Tool):
         return self.format(self.execute(code))
 
     def reset(self) -> None:
-        """Forget all state (start a new episode)."""
+        """Forget all state (start a new episode; a session is closed, the next call starts
+        a fresh one)."""
         self._cells.clear()
+        self._close_session()
 
     def close(self) -> None:
-        """Close the sandbox if this interpreter owns it; safe to call more than once."""
+        """Close the session, and the sandbox if this interpreter owns it; idempotent."""
+        self._close_session()
         if not self._closed and self._owns_sandbox:
             self.sandbox.close()
         self._closed = True
+
+    def _close_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()

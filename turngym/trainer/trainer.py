@@ -39,9 +39,10 @@ from turngym.agents.hf import HFBackend, pick_device, pick_dtype
 from turngym.agents.models import resolve_model
 from turngym.agents.rollout import GroupSpec, RolloutRunner
 from turngym.core.trajectory import Trajectory
+from turngym.envs.base import SPLITS
 from turngym.trainer.advantages import grpo_advantages
 from turngym.trainer.checkpoint import CheckpointManager, rng_state, set_rng_state
-from turngym.trainer.config import TrainConfig
+from turngym.trainer.config import ConfigError, TrainConfig
 from turngym.trainer.losses import policy_loss, sequence_logprobs
 from turngym.trainer.metrics import (
     ConsoleProgress,
@@ -124,7 +125,10 @@ class Trainer:
         cfg = self.cfg
         turngym.spec(cfg.env.id)  # an unknown env id fails now, before the model loads
         torch.manual_seed(cfg.seed)
-        self.device = pick_device(cfg.model.device)
+        try:
+            self.device = pick_device(cfg.model.device)
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(f"model.device = {cfg.model.device!r}: {exc}") from exc
         self.dtype = pick_dtype(cfg.model.dtype, self.device)
         path = resolve_model(cfg.model.name)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
@@ -173,10 +177,7 @@ class Trainer:
         self.env_factory = lambda: turngym.make(
             cfg.env.id, max_turns=cfg.env.max_turns, **env_kwargs
         )
-        probe = self.env_factory()
-        self.num_train_tasks = probe.unwrapped.num_tasks("train")
-        self.num_test_tasks = probe.unwrapped.num_tasks(cfg.eval.split)
-        probe.close()
+        self._check_env(cfg)
         self.runner = self._runner(
             SamplingParams(
                 max_new_tokens=cfg.rollout.max_new_tokens,
@@ -193,6 +194,28 @@ class Trainer:
                 if "rng" in state["extra"]:
                     set_rng_state(state["extra"]["rng"])
                 self.log(f"resumed from step {self.step} ({self.out_dir / 'checkpoints'})")
+
+    def _check_env(self, cfg: TrainConfig) -> None:
+        """Build the env once, so that a bad id, kwargs or env type fails before training."""
+        try:
+            probe = self.env_factory()
+        except TypeError as exc:
+            raise ConfigError(
+                f"env.kwargs = {dict(cfg.env.kwargs)!r} do not fit {cfg.env.id}: {exc}"
+            ) from exc
+        try:
+            env = probe.unwrapped
+            if not all(hasattr(env, name) for name in ("num_tasks", "get_task")):
+                raise ConfigError(
+                    f"env.id = {cfg.env.id!r} is not a turngym text env (it has no num_tasks/"
+                    "get_task); subclass turngym.envs.base.TextEnv"
+                )
+            self.num_train_tasks = env.num_tasks("train")
+            self.num_tasks_by_split = {split: env.num_tasks(split) for split in SPLITS}
+        finally:
+            probe.close()
+        if cfg.eval.split not in SPLITS:
+            raise ConfigError(f"eval.split = {cfg.eval.split!r}: must be one of {SPLITS}")
 
     def _runner(self, sampling: SamplingParams) -> RolloutRunner:
         r = self.cfg.rollout
@@ -254,6 +277,10 @@ class Trainer:
         # ---- 4. policy update ----------------------------------------------------------
         t_update = time.perf_counter()
         self.model.train()
+        # The sampler ran without dropout; with it, the on-policy ratio would not be 1.
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.eval()
         self.optimizer.zero_grad(set_to_none=True)
         sums: dict[str, float] = {}
         totals = 0.0
@@ -342,9 +369,14 @@ class Trainer:
         """Greedy (or ``eval.temperature``) episodes on held-out tasks: mean reward and success."""
         cfg = self.cfg
         split = split or cfg.eval.split
-        n = num_tasks or cfg.eval.num_tasks
-        if self.num_test_tasks is not None:
-            n = min(n, self.num_test_tasks)
+        if split not in SPLITS:
+            raise ConfigError(f"split {split!r} is not one of {SPLITS}")
+        n = cfg.eval.num_tasks if num_tasks is None else num_tasks
+        if n <= 0:
+            raise ConfigError(f"the number of evaluation tasks must be positive, got {n}")
+        available = self.num_tasks_by_split[split]
+        if available is not None:
+            n = min(n, available)
         runner = self._runner(
             SamplingParams(
                 max_new_tokens=cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens,

@@ -1,8 +1,10 @@
 """The sandbox protocol: run a Python program, get back an :class:`ExecResult`.
 
-Every backend (``local`` now; ``bwrap``, ``docker``, ``e2b`` planned) implements
-:class:`Sandbox`. A backend never raises for anything the code did: a timeout, a crash, an
-output flood or a memory bomb all end as an ``ExecResult`` with the matching ``status``.
+Every backend (``local``, ``bwrap``; ``docker``, ``e2b`` planned) implements :class:`Sandbox`.
+A backend never raises for anything the code did: a timeout, a crash, an output flood or a
+memory bomb all end as an ``ExecResult`` with the matching ``status``. Backends that can keep
+an interpreter alive across calls also implement :class:`SessionSandbox`: ``session()`` gives
+a :class:`SandboxSession` (notebook-like state).
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["EXEC_STATUSES", "ExecResult", "ExecStatus", "Sandbox", "SandboxClosedError"]
+__all__ = [
+    "EXEC_STATUSES",
+    "ExecResult",
+    "ExecStatus",
+    "Sandbox",
+    "SandboxClosedError",
+    "SandboxSession",
+    "SessionSandbox",
+]
 
 ExecStatus = Literal["ok", "error", "timeout", "oom", "killed", "output_truncated"]
 EXEC_STATUSES: tuple[str, ...] = ("ok", "error", "timeout", "oom", "killed", "output_truncated")
@@ -62,4 +72,39 @@ class Sandbox(Protocol):
 
     def close(self) -> None:
         """Stop running programs and release resources; safe to call more than once."""
+        ...
+
+
+@runtime_checkable
+class SandboxSession(Protocol):
+    """A persistent interpreter in a sandbox: variables live across ``run`` calls.
+
+    A cell that ends the interpreter (timeout, output flood, crash) loses the state; the next
+    ``run`` starts a fresh interpreter and says so at the start of its stderr.
+    """
+
+    def run(self, code: str, *, timeout: float | None = None) -> ExecResult:
+        """Run one cell; its last expression, if any, is printed like in a notebook.
+
+        Args:
+            code: Python source.
+            timeout: Wall-clock limit for this cell; None for the session's default.
+        """
+        ...
+
+    def close(self) -> None:
+        """Kill the interpreter and release its resources; safe to call more than once."""
+        ...
+
+
+@runtime_checkable
+class SessionSandbox(Sandbox, Protocol):
+    """A :class:`Sandbox` that can also start persistent sessions."""
+
+    def session(self, *, timeout_s: float | None = None) -> SandboxSession:
+        """Start a persistent interpreter with this sandbox's isolation and limits.
+
+        Args:
+            timeout_s: Default per-cell wall-clock limit; None for the sandbox's default.
+        """
         ...

@@ -1,0 +1,434 @@
+"""``BwrapSandbox``: run Python inside bubblewrap namespaces. The hardened backend.
+
+Each run (or session) is one ``bwrap`` process. Inside it:
+    * every namespace is unshared (``--unshare-all``: user, pid, net, ipc, uts, cgroup), so the
+      network is a private loopback only, nothing on the host (not even a listener on the
+      host's 127.0.0.1) is reachable; nested user namespaces are refused
+      (``--disable-userns``, where bwrap supports it);
+    * the program runs as uid/gid 65534 with no capabilities, in a new session (no terminal
+      to inject input into), and dies with its parent (``--die-with-parent``);
+    * the file system is empty except: ``/usr`` (and the ``/bin``, ``/lib*`` links) read-only,
+      the interpreter's own prefix read-only at ``/opt/python`` when it lives outside
+      ``/usr`` (``LD_LIBRARY_PATH`` points there), each of the interpreter's site-packages
+      directories read-only at ``/opt/site-packages/<i>`` (only those directories: a venv's
+      packages import, the repository around it and ``/root`` stay invisible), a fresh
+      ``/proc`` and minimal ``/dev``, a size-capped ``/tmp`` tmpfs, and a private writable
+      working directory bound at ``/work`` (a fresh host temp dir per run, removed after);
+      the root itself is read-only;
+    * ``--clearenv`` then an allow-list: ``PATH``, ``LANG``, ``HOME=/work``, ``TMPDIR=/tmp``,
+      ``PYTHONDONTWRITEBYTECODE`` and single-thread settings for numeric libraries;
+    * rlimits (set on ``bwrap`` before it starts, inherited by everything inside): address
+      space, CPU seconds, file size, open files, no core dumps;
+    * a process cap: the ``pids`` cgroup (v1 ``/sys/fs/cgroup/pids`` or v2 with the ``pids``
+      controller, root only) with ``pids.max``, one cgroup per run. ``RLIMIT_NPROC`` is the
+      fallback where no cgroup can be made, and it does NOT hold when the caller is root (the
+      kernel exempts the host's root user, also inside a user namespace):
+      :attr:`BwrapSandbox.process_cap` says which one is in force (``cgroup``, ``rlimit`` or
+      ``none``);
+    * a wall-clock timeout that SIGKILLs ``bwrap``: its pid namespace goes with it, and so does
+      every process the program started, also ones that called ``setsid`` or double-forked.
+      Background processes also end when the main program ends.
+
+What it does NOT cover: no seccomp filter (the kernel's whole syscall surface is reachable, so
+a kernel exploit is a sandbox escape); no memory cgroup (``RLIMIT_AS`` is per process: N
+processes may use N times the cap; the process cap bounds N); no disk quota beyond the
+per-file size limit and the ``/tmp`` size (the working directory is on the host's disk); CPU
+use of concurrent runs is not shared out. A program killed by signal ``n`` is reported by
+``bwrap`` as exit status ``128 + n``, which this backend maps back to ``-n``: a program that
+really calls ``sys.exit(137)`` is indistinguishable from one killed by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+from turngym.tools.sandbox._process import (
+    THREAD_ENV,
+    Launched,
+    ProcessSandbox,
+    check_positive,
+    kill_group,
+    preexec,
+    rlimits,
+)
+
+__all__ = ["BWRAP_APT_PACKAGE", "BwrapNotFoundError", "BwrapSandbox", "find_bwrap"]
+
+BWRAP_APT_PACKAGE = "bubblewrap"
+"""The Debian/Ubuntu package that provides the ``bwrap`` binary."""
+
+WORKDIR_INSIDE = "/work"
+_PYTHON_INSIDE = "/opt/python"
+_SITE_INSIDE = "/opt/site-packages"
+_SANDBOX_UID = 65534
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+_CGROUP_ROOT = "/sys/fs/cgroup"
+_cgroup_ids = itertools.count()
+
+ProcessCap = Literal["cgroup", "rlimit", "none"]
+
+
+class BwrapNotFoundError(RuntimeError):
+    """The ``bwrap`` binary is not installed (``apt-get install bubblewrap``)."""
+
+
+def find_bwrap() -> str | None:
+    """The path of the ``bwrap`` binary, or None if it is not installed."""
+    return shutil.which("bwrap")
+
+
+class BwrapSandbox(ProcessSandbox):
+    """Runs Python programs inside bubblewrap namespaces, with limits. See the module docstring.
+
+    Args:
+        timeout_s: Default wall-clock limit per run (per cell in a session), in seconds.
+        memory_mb: Address-space limit (``RLIMIT_AS``) per process, in MiB; None for none.
+        cpu_time_s: CPU-seconds limit (``RLIMIT_CPU``); None for the run's timeout rounded up
+            plus one second.
+        max_output_bytes: Cap on the bytes kept from stdout, and separately from stderr.
+        max_file_bytes: Largest file the program may write (``RLIMIT_FSIZE``); None for none.
+        max_open_files: Limit on open file descriptors (``RLIMIT_NOFILE``); None for none.
+        max_processes: Cap on the tasks (processes and threads) the program and its
+            descendants may have at once; None for none. Enforced by the pids cgroup where
+            possible (see :attr:`process_cap`).
+        tmp_mb: Size of the private ``/tmp`` tmpfs, in MiB.
+        python: The host interpreter to run (its prefix and site-packages are bound read-only);
+            defaults to ``sys.executable``.
+        extra_env: More environment variables for the program.
+        bwrap: Path of the ``bwrap`` binary; found on ``PATH`` by default.
+
+    Raises:
+        BwrapNotFoundError: ``bwrap`` is not installed.
+    """
+
+    backend = "bwrap"
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 10.0,
+        memory_mb: int | None = 1024,
+        cpu_time_s: float | None = None,
+        max_output_bytes: int = 65_536,
+        max_file_bytes: int | None = 16 * 2**20,
+        max_open_files: int | None = 256,
+        max_processes: int | None = 64,
+        tmp_mb: int = 64,
+        python: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        bwrap: str | None = None,
+    ):
+        super().__init__(
+            timeout_s=timeout_s,
+            memory_mb=memory_mb,
+            cpu_time_s=cpu_time_s,
+            max_output_bytes=max_output_bytes,
+            max_file_bytes=max_file_bytes,
+            max_open_files=max_open_files,
+        )
+        check_positive("BwrapSandbox", max_processes=max_processes, tmp_mb=tmp_mb)
+        found = bwrap or find_bwrap()
+        if found is None or not os.access(found, os.X_OK):
+            raise BwrapNotFoundError(
+                "the 'bwrap' backend needs the bubblewrap binary, which is not installed: "
+                f"apt-get install {BWRAP_APT_PACKAGE}"
+            )
+        self.bwrap = found
+        self.max_processes = max_processes
+        self.tmp_mb = int(tmp_mb)
+        self.python = python or sys.executable
+        self.extra_env = dict(extra_env or {})
+        self._layout = _interpreter_layout(self.python)
+        self._options = _bwrap_options(self.bwrap)
+        cgroup_parent = _pids_cgroup_parent() if max_processes is not None else None
+        self._cgroup_parent = cgroup_parent
+        self.process_cap: ProcessCap = (
+            "none"
+            if max_processes is None
+            else "cgroup"
+            if cgroup_parent is not None
+            else "rlimit"
+            if os.geteuid() != 0
+            else "none"
+        )
+        """How :attr:`max_processes` is enforced: ``cgroup`` (pids cgroup, holds for every
+        uid), ``rlimit`` (``RLIMIT_NPROC``, the caller is not root) or ``none``."""
+
+    def __enter__(self) -> BwrapSandbox:
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"BwrapSandbox(timeout_s={self.timeout_s}, memory_mb={self.memory_mb}, "
+            f"max_processes={self.max_processes}, process_cap={self.process_cap!r})"
+        )
+
+    # ---- launching ----------------------------------------------------------------------
+
+    def _launch(
+        self,
+        workdir: str,
+        program: str,
+        *,
+        cpu_s: float | None,
+        stdin: int | None,
+        pass_fds: Iterable[int],
+    ) -> Launched:
+        cgroup = self._make_cgroup()
+        limits = rlimits(
+            cpu_s=cpu_s,
+            memory_mb=self.memory_mb,
+            max_file_bytes=self.max_file_bytes,
+            max_open_files=self.max_open_files,
+            max_processes=self.max_processes if self.process_cap == "rlimit" else None,
+        )
+        try:
+            proc = self._popen(
+                self.command(workdir, program),
+                cwd="/",
+                env={},
+                stdin=stdin,
+                pass_fds=tuple(pass_fds),
+                preexec_fn=preexec(
+                    limits,
+                    join_cgroup=os.path.join(cgroup, "cgroup.procs") if cgroup else None,
+                ),
+            )
+        except BaseException:
+            if cgroup is not None:
+                _remove_cgroup(cgroup)
+            raise
+
+        def kill() -> None:
+            kill_group(proc.pid)
+            if cgroup is not None:
+                _kill_cgroup(cgroup)
+
+        def release() -> None:
+            if cgroup is not None:
+                _remove_cgroup(cgroup)
+
+        return Launched(proc=proc, kill=kill, release=release, returncode_map=_signal_status)
+
+    def command(self, workdir: str, program: str) -> list[str]:
+        """The ``bwrap`` command line that runs ``python -c program`` with ``workdir`` at /work.
+
+        Args:
+            workdir: Host directory bound read-write at ``/work`` (the working directory).
+            program: Python source for ``-c``.
+        """
+        layout = self._layout
+        argv = [self.bwrap, "--unshare-all", "--unshare-user"]
+        if "--disable-userns" in self._options:
+            argv.append("--disable-userns")
+        argv += [
+            "--uid", str(_SANDBOX_UID), "--gid", str(_SANDBOX_UID),
+            "--hostname", "sandbox",
+            "--die-with-parent", "--new-session", "--clearenv",
+            "--cap-drop", "ALL",
+            "--ro-bind", "/usr", "/usr",
+        ]  # fmt: skip
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(top):
+                argv += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                argv += ["--ro-bind", top, top]
+        for path in _ETC_FILES:
+            argv += ["--ro-bind-try", path, path]
+        for host, inside in layout.binds:
+            argv += ["--ro-bind", host, inside]
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        if "--size" in self._options:
+            argv += ["--size", str(self.tmp_mb * 2**20)]
+        argv += ["--tmpfs", "/tmp", "--bind", workdir, WORKDIR_INSIDE]
+        argv += ["--remount-ro", "/", "--chdir", WORKDIR_INSIDE]
+        for name, value in self._env().items():
+            argv += ["--setenv", name, value]
+        preamble = "".join(f"__import__('site').addsitedir({site!r});" for site in layout.site_dirs)
+        preamble += "__import__('site').setquit();__import__('site').sethelper();"
+        argv += [layout.executable, "-I", "-S", "-B", "-u", "-X", "utf8", "-c", preamble + program]
+        return argv
+
+    def _env(self) -> dict[str, str]:
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": WORKDIR_INSIDE,
+            "TMPDIR": "/tmp",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **THREAD_ENV,
+        }
+        if self._layout.library_path:
+            env["LD_LIBRARY_PATH"] = self._layout.library_path
+        env.update(self.extra_env)
+        return env
+
+    def _make_cgroup(self) -> str | None:
+        if self._cgroup_parent is None or self.max_processes is None:
+            return None
+        path = os.path.join(self._cgroup_parent, f"{os.getpid()}-{next(_cgroup_ids)}")
+        os.mkdir(path)
+        try:
+            # bwrap itself and its init process (pid 1 inside) are in the cgroup too.
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(int(self.max_processes) + 2))
+        except OSError:
+            _remove_cgroup(path)
+            raise
+        return path
+
+
+# ---- the interpreter inside -----------------------------------------------------------------
+
+
+class _Layout:
+    """Where the host interpreter appears inside the sandbox."""
+
+    def __init__(
+        self,
+        executable: str,
+        binds: list[tuple[str, str]],
+        site_dirs: list[str],
+        library_path: str | None,
+    ):
+        self.executable = executable
+        self.binds = binds
+        self.site_dirs = site_dirs
+        self.library_path = library_path
+
+
+_QUERY = (
+    "import json, os, site, sys; print(json.dumps({"
+    "'executable': os.path.realpath(sys.executable), "
+    "'base_prefix': os.path.realpath(sys.base_prefix), "
+    "'sites': [os.path.realpath(p) for p in site.getsitepackages() if os.path.isdir(p)]}))"
+)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+@functools.lru_cache(maxsize=8)
+def _interpreter_layout(python: str) -> _Layout:
+    """Ask ``python`` where it lives and map that into the sandbox (cached per interpreter)."""
+    try:
+        out = subprocess.run(
+            [python, "-I", "-c", _QUERY], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+        info = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise RuntimeError(
+            f"BwrapSandbox could not inspect the interpreter {python!r}: {exc}"
+        ) from exc
+    executable, base = info["executable"], info["base_prefix"]
+    binds: list[tuple[str, str]] = []
+    library_path = None
+    if _under(base, "/usr"):
+        inside_exe = executable
+        if not _under(executable, "/usr"):
+            raise RuntimeError(f"BwrapSandbox: interpreter {executable} is outside /usr")
+    else:
+        if not _under(executable, base):
+            raise RuntimeError(
+                f"BwrapSandbox: interpreter {executable} is not under its prefix {base}"
+            )
+        binds.append((base, _PYTHON_INSIDE))
+        inside_exe = _PYTHON_INSIDE + executable[len(base) :]
+        library_path = _PYTHON_INSIDE + "/lib"
+    site_dirs: list[str] = []
+    for i, site in enumerate(info["sites"]):
+        if _under(site, "/usr"):
+            site_dirs.append(site)
+        elif _under(site, base) and binds:
+            site_dirs.append(_PYTHON_INSIDE + site[len(base) :])
+        else:
+            inside = f"{_SITE_INSIDE}/{i}"
+            binds.append((site, inside))
+            site_dirs.append(inside)
+    return _Layout(inside_exe, binds, site_dirs, library_path)
+
+
+@functools.lru_cache(maxsize=8)
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    """The long options this ``bwrap`` build knows (from ``--help``)."""
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(word for word in text.split() if word.startswith("--"))
+
+
+def _signal_status(returncode: int) -> int:
+    """bwrap exits ``128 + n`` when the program died of signal ``n``: map that back to ``-n``."""
+    if 128 < returncode <= 128 + 64:
+        return -(returncode - 128)
+    return returncode
+
+
+# ---- the pids cgroup ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _pids_cgroup_parent() -> str | None:
+    """A directory under which per-run pids cgroups can be made, or None (not root, none)."""
+    if os.geteuid() != 0:
+        return None
+    v1 = os.path.join(_CGROUP_ROOT, "pids")
+    try:
+        if os.path.isfile(os.path.join(v1, "cgroup.procs")):
+            parent = os.path.join(v1, "turngym")
+            os.makedirs(parent, exist_ok=True)
+            return parent
+        with open(os.path.join(_CGROUP_ROOT, "cgroup.controllers")) as f:
+            if "pids" not in f.read().split():
+                return None
+        parent = os.path.join(_CGROUP_ROOT, "turngym")
+        os.makedirs(parent, exist_ok=True)
+        for path in (_CGROUP_ROOT, parent):
+            with open(os.path.join(path, "cgroup.subtree_control"), "w") as f:
+                f.write("+pids")
+        return parent
+    except OSError:
+        return None
+
+
+def _cgroup_pids(path: str) -> list[int]:
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as f:
+            return [int(line) for line in f if line.strip()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill_cgroup(path: str) -> None:
+    for pid in _cgroup_pids(path):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _remove_cgroup(path: str, wait_s: float = 2.0) -> None:
+    """Kill what is left in the cgroup and remove it (waits briefly for the kills to land)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return  # left behind; an empty cgroup costs nothing
+            _kill_cgroup(path)
+            time.sleep(0.005)
