@@ -23,7 +23,10 @@ class EchoEnv(TextEnv):
         return {"id": f"{split}-{index}", "word": WORDS[index % len(WORDS)]}
 
     def initial_messages(self, task: Task) -> list[Message]:
-        return [Message("system", "Follow the instruction."), Message("user", f"Say {task['word']}.")]
+        return [
+            Message("system", "Follow the instruction."),
+            Message("user", f"Say {task['word']}."),
+        ]
 
     def on_action(self, action: str) -> StepOutcome:
         assert self.task is not None
@@ -43,7 +46,9 @@ def main() -> None:
     print("task:", obs[-1].text)
     for action in ("hello", "beta!"):
         obs, reward, terminated, truncated, info = env.step(action)
-        print(f"{action!r} -> reward {reward}, terminated={terminated}, {info['stop_reason'] if terminated else obs[0].text}")
+        print(
+            f"{action!r} -> reward {reward}, terminated={terminated}, {info['stop_reason'] if terminated else obs[0].text}"
+        )
         if terminated or truncated:
             break
 
