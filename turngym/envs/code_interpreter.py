@@ -20,8 +20,10 @@ Errors in the model's code (exceptions, timeouts, memory bombs, output floods) a
 output, never exceptions of the env. ``info`` counts them; it holds no timings, so seeded
 episodes give equal infos.
 
-The default ``local`` sandbox is NOT a security boundary (see
-:class:`~turngym.tools.sandbox.LocalSandbox`).
+Code runs in bubblewrap (:class:`~turngym.tools.sandbox.BwrapSandbox`) when its binary is
+installed, else in the ``local`` runner, which is NOT a security boundary (see
+:class:`~turngym.tools.sandbox.LocalSandbox`). With ``python_state="auto"`` an episode keeps
+one persistent interpreter session (notebook semantics: a failed cell's partial state stays).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from turngym.envs.math_tasks import MathTaskGenerator, TaskSet, TaskSource
 from turngym.tools.base import ToolArgumentError
 from turngym.tools.formats import ParseResult, ToolCallParseError, get_format
 from turngym.tools.python import PythonInterpreter
-from turngym.tools.sandbox import make_sandbox
+from turngym.tools.sandbox import available_backends, make_sandbox
 
 __all__ = ["CodeInterpreterEnv"]
 
@@ -97,7 +99,11 @@ class CodeInterpreterEnv(TextEnv):
         tools_in_prompt: With ``tool_format="hermes"``, write the tool schema and calling
             instructions into the default system prompt. Set it to False when the agent's chat
             template renders ``info["tools"]`` itself (Qwen, Hermes), to avoid saying it twice.
-        sandbox_backend: Backend for :func:`~turngym.tools.sandbox.make_sandbox`.
+        sandbox_backend: Backend for :func:`~turngym.tools.sandbox.make_sandbox`; ``"auto"``
+            picks ``"bwrap"`` when installed, else ``"local"``.
+        python_state: How the interpreter keeps state within an episode (see
+            :class:`~turngym.tools.python.PythonInterpreter`): ``"auto"`` (a persistent session
+            when the backend has sessions), ``"session"`` or ``"replay"``.
         render_mode: ``"ansi"`` or None.
     """
 
@@ -119,7 +125,8 @@ class CodeInterpreterEnv(TextEnv):
         lenient_answers: bool = False,
         system_prompt: str | None = None,
         tools_in_prompt: bool = True,
-        sandbox_backend: str = "local",
+        sandbox_backend: str = "auto",
+        python_state: str = "auto",
         render_mode: str | None = None,
     ):
         super().__init__(render_mode=render_mode)
@@ -141,7 +148,12 @@ class CodeInterpreterEnv(TextEnv):
             "max_output_bytes": max_output_bytes,
             "memory_mb": memory_mb,
         }
+        if sandbox_backend == "auto":
+            # bubblewrap when it is installed (scripts/setup.sh installs it); else the local
+            # runner, which is not a security boundary.
+            sandbox_backend = "bwrap" if "bwrap" in available_backends() else "local"
         self.sandbox_backend = sandbox_backend
+        self.python_state = python_state
         self.tasks: TaskSource
         if tasks_file is not None:
             self.tasks = TaskSet.from_jsonl(
@@ -280,7 +292,7 @@ class CodeInterpreterEnv(TextEnv):
 
     def _new_interpreter(self) -> PythonInterpreter:
         sandbox = make_sandbox(self.sandbox_backend, **self._sandbox_limits)
-        return PythonInterpreter(sandbox, timeout_s=self.timeout_s)
+        return PythonInterpreter(sandbox, timeout_s=self.timeout_s, state=self.python_state)
 
     def _interpreter(self) -> PythonInterpreter:
         if self._python is None:
