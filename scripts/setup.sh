@@ -8,7 +8,7 @@ if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; the
   SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
   # bubblewrap is the default code sandbox.
   ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq bubblewrap >/dev/null) \
-    || echo "setup: could not install bubblewrap (the sandbox backend will be unavailable)" >&2
+    || echo "setup: could not install bubblewrap; code will run in the local runner, which is not a security boundary" >&2
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 ruff check turngym tests benchmarks
-python -m pytest -q "$@"
+# CI must exercise the real sandbox: a bwrap test that would skip fails instead.
+TURNGYM_REQUIRE_BWRAP=1 python -m pytest -q "$@"

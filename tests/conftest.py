@@ -30,3 +30,20 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory, default_model_path
     return make_tiny_model(
         tmp_path_factory.mktemp("tiny") / "model", tokenizer_from=str(default_model_path)
     )
+
+
+_REQUIRED_SKIPS = ("bubblewrap is not installed", "no pids cgroup here")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """With TURNGYM_REQUIRE_BWRAP=1 (scripts/test.sh sets it), a bwrap test must not skip."""
+    import os
+
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("TURNGYM_REQUIRE_BWRAP") == "1":
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if any(text in reason for text in _REQUIRED_SKIPS):
+            report.outcome = "failed"
+            report.longrepr = f"TURNGYM_REQUIRE_BWRAP=1 but the test skipped: {reason}"
