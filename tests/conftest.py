@@ -43,7 +43,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if report.skipped and os.environ.get("TURNGYM_REQUIRE_BWRAP") == "1":
-        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = (
+            str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        )
         if any(text in reason for text in _REQUIRED_SKIPS):
             report.outcome = "failed"
             report.longrepr = f"TURNGYM_REQUIRE_BWRAP=1 but the test skipped: {reason}"
