@@ -40,7 +40,7 @@ from turngym.envs.math_tasks import MathTaskGenerator, TaskSet, TaskSource
 from turngym.tools.base import ToolArgumentError
 from turngym.tools.formats import ParseResult, ToolCallParseError, get_format
 from turngym.tools.python import PythonInterpreter
-from turngym.tools.sandbox import available_backends, make_sandbox
+from turngym.tools.sandbox import find_bwrap, make_sandbox
 
 __all__ = ["CodeInterpreterEnv"]
 
@@ -151,7 +151,7 @@ class CodeInterpreterEnv(TextEnv):
         if sandbox_backend == "auto":
             # bubblewrap when it is installed (scripts/setup.sh installs it); else the local
             # runner, which is not a security boundary.
-            sandbox_backend = "bwrap" if "bwrap" in available_backends() else "local"
+            sandbox_backend = "bwrap" if find_bwrap() is not None else "local"
         self.sandbox_backend = sandbox_backend
         self.python_state = python_state
         self.tasks: TaskSource

@@ -145,6 +145,20 @@ def has_exited(proc: subprocess.Popen[bytes]) -> bool:
     return proc.poll() is not None  # pragma: no cover - platforms without waitid
 
 
+def pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when process ``pid`` ends, or None (not Linux 5.3+).
+
+    The caller closes it. ``pid`` must be an unreaped child, so that it cannot have been reused.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return None
+    try:
+        return pidfd_open(pid)
+    except OSError:
+        return None
+
+
 def kill_group(pgid: int) -> None:
     """SIGKILL a process group, ignoring one that is gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -213,18 +227,29 @@ def collect(
         for pipe in buffers:
             os.set_blocking(pipe.fileno(), False)
             sel.register(pipe, selectors.EVENT_READ)
-        while not has_exited(proc):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            if not sel.get_map():  # pipes closed, program still running
-                time.sleep(min(remaining, 0.005))
-                continue
-            for key, _ in sel.select(timeout=min(remaining, POLL_S)):
-                truncated |= read_capped(sel, key.fileobj, buffers[key.fileobj], cap)  # type: ignore[index,arg-type]
-            if truncated:
-                break
+        # A pidfd becomes readable when the program ends (it is not reaped): waiting on it
+        # instead of polling saves up to a poll interval per run.
+        exit_fd = pidfd(proc.pid)
+        if exit_fd is not None:
+            sel.register(exit_fd, selectors.EVENT_READ)
+        try:
+            while not has_exited(proc):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                if not sel.get_map():  # pipes closed, program still running (no pidfd)
+                    time.sleep(min(remaining, 0.005))
+                    continue
+                for key, _ in sel.select(timeout=min(remaining, POLL_S)):
+                    if key.fileobj != exit_fd:
+                        truncated |= read_capped(sel, key.fileobj, buffers[key.fileobj], cap)  # type: ignore[index,arg-type]
+                if truncated:
+                    break
+        finally:
+            if exit_fd is not None:
+                sel.unregister(exit_fd)
+                os.close(exit_fd)
         # The program is done (or must stop): kill it and whatever it left behind, then drain
         # what was written before the kill. The main process is not reaped yet, so its pid
         # (and process group id) cannot have been reused.

@@ -45,13 +45,17 @@ import functools
 import itertools
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import Literal
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any, Literal, TypeVar
 
 from turngym.tools.sandbox._process import (
     THREAD_ENV,
@@ -75,6 +79,8 @@ _SANDBOX_UID = 65534
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 _CGROUP_ROOT = "/sys/fs/cgroup"
 _cgroup_ids = itertools.count()
+_JOIN_S = 5.0
+T = TypeVar("T")
 
 ProcessCap = Literal["cgroup", "rlimit", "none"]
 
@@ -151,6 +157,7 @@ class BwrapSandbox(ProcessSandbox):
         self.extra_env = dict(extra_env or {})
         self._layout = _interpreter_layout(self.python)
         self._options = _bwrap_options(self.bwrap)
+        self._preamble = _site_preamble(self._layout)
         cgroup_parent = _pids_cgroup_parent() if max_processes is not None else None
         self._cgroup_parent = cgroup_parent
         self.process_cap: ProcessCap = (
@@ -164,6 +171,11 @@ class BwrapSandbox(ProcessSandbox):
         )
         """How :attr:`max_processes` is enforced: ``cgroup`` (pids cgroup, holds for every
         uid), ``rlimit`` (``RLIMIT_NPROC``, the caller is not root) or ``none``."""
+        self._slots: _CgroupSlots | None = None
+        if cgroup_parent is not None and max_processes is not None:
+            # bwrap, its init process (pid 1 inside) and the launcher thread count too.
+            self._slots = _CgroupSlots(cgroup_parent, int(max_processes) + 3)
+            weakref.finalize(self, self._slots.close)
 
     def __enter__(self) -> BwrapSandbox:
         return self
@@ -185,7 +197,6 @@ class BwrapSandbox(ProcessSandbox):
         stdin: int | None,
         pass_fds: Iterable[int],
     ) -> Launched:
-        cgroup = self._make_cgroup()
         limits = rlimits(
             cpu_s=cpu_s,
             memory_mb=self.memory_mb,
@@ -193,13 +204,37 @@ class BwrapSandbox(ProcessSandbox):
             max_open_files=self.max_open_files,
             max_processes=self.max_processes if self.process_cap == "rlimit" else None,
         )
+        argv = self.command(workdir, program)
+        fds = tuple(pass_fds)
+        slot = self._slots.take() if self._slots is not None else None
+        if slot is not None:  # started by a thread that lives in a reused pids cgroup
+            try:
+                proc = slot.call(
+                    lambda: self._popen(
+                        argv, cwd="/", env={}, stdin=stdin, pass_fds=fds, preexec_fn=preexec(limits)
+                    )
+                )
+            except BaseException:
+                self._slots.give_back(slot)  # type: ignore[union-attr]
+                raise
+            slots = self._slots
+
+            def kill() -> None:
+                kill_group(proc.pid)
+                _kill_cgroup(slot.path)
+
+            def release() -> None:
+                slots.give_back(slot)  # type: ignore[union-attr]
+
+            return Launched(proc=proc, kill=kill, release=release, returncode_map=_signal_status)
+        cgroup = self._make_cgroup()
         try:
             proc = self._popen(
-                self.command(workdir, program),
+                argv,
                 cwd="/",
                 env={},
                 stdin=stdin,
-                pass_fds=tuple(pass_fds),
+                pass_fds=fds,
                 preexec_fn=preexec(
                     limits,
                     join_cgroup=os.path.join(cgroup, "cgroup.procs") if cgroup else None,
@@ -255,9 +290,8 @@ class BwrapSandbox(ProcessSandbox):
         argv += ["--remount-ro", "/", "--chdir", WORKDIR_INSIDE]
         for name, value in self._env().items():
             argv += ["--setenv", name, value]
-        preamble = "".join(f"__import__('site').addsitedir({site!r});" for site in layout.site_dirs)
-        preamble += "__import__('site').setquit();__import__('site').sethelper();"
-        argv += [layout.executable, "-I", "-S", "-B", "-u", "-X", "utf8", "-c", preamble + program]
+        argv += [layout.executable, "-I", "-S", "-B", "-u", "-X", "utf8", "-c"]
+        argv.append(self._preamble + program)
         return argv
 
     def _env(self) -> dict[str, str]:
@@ -274,19 +308,17 @@ class BwrapSandbox(ProcessSandbox):
         env.update(self.extra_env)
         return env
 
+    def close(self) -> None:
+        """Kill every program and session still running, refuse new runs; idempotent."""
+        super().close()
+        if self._slots is not None:
+            self._slots.close()
+
     def _make_cgroup(self) -> str | None:
         if self._cgroup_parent is None or self.max_processes is None:
             return None
-        path = os.path.join(self._cgroup_parent, f"{os.getpid()}-{next(_cgroup_ids)}")
-        os.mkdir(path)
-        try:
-            # bwrap itself and its init process (pid 1 inside) are in the cgroup too.
-            with open(os.path.join(path, "pids.max"), "w") as f:
-                f.write(str(int(self.max_processes) + 2))
-        except OSError:
-            _remove_cgroup(path)
-            raise
-        return path
+        # bwrap itself and its init process (pid 1 inside) are in the cgroup too.
+        return _new_cgroup(self._cgroup_parent, int(self.max_processes) + 2)
 
 
 # ---- the interpreter inside -----------------------------------------------------------------
@@ -299,13 +331,23 @@ class _Layout:
         self,
         executable: str,
         binds: list[tuple[str, str]],
-        site_dirs: list[str],
+        site_dirs: list[tuple[str, str]],
         library_path: str | None,
     ):
         self.executable = executable
         self.binds = binds
         self.site_dirs = site_dirs
+        """``(host path, path inside)`` of each site-packages directory, in ``sys.path`` order."""
         self.library_path = library_path
+
+    def inside(self, host_path: str) -> str | None:
+        """Where ``host_path`` appears inside the sandbox, or None if it is not visible."""
+        if _under(host_path, "/usr"):
+            return host_path
+        for host, inside in self.binds:
+            if _under(host_path, host):
+                return inside + host_path[len(host) :]
+        return None
 
 
 _QUERY = (
@@ -347,17 +389,75 @@ def _interpreter_layout(python: str) -> _Layout:
         binds.append((base, _PYTHON_INSIDE))
         inside_exe = _PYTHON_INSIDE + executable[len(base) :]
         library_path = _PYTHON_INSIDE + "/lib"
-    site_dirs: list[str] = []
+    site_dirs: list[tuple[str, str]] = []
     for i, site in enumerate(info["sites"]):
         if _under(site, "/usr"):
-            site_dirs.append(site)
+            site_dirs.append((site, site))
         elif _under(site, base) and binds:
-            site_dirs.append(_PYTHON_INSIDE + site[len(base) :])
+            site_dirs.append((site, _PYTHON_INSIDE + site[len(base) :]))
         else:
             inside = f"{_SITE_INSIDE}/{i}"
             binds.append((site, inside))
-            site_dirs.append(inside)
+            site_dirs.append((site, inside))
     return _Layout(inside_exe, binds, site_dirs, library_path)
+
+
+# What the preamble runs inside (in its own globals, so ``__main__`` stays clean): the
+# site-packages directories and the ``.pth`` paths read on the host, then the ``.pth`` import
+# lines, each guarded like ``site`` does (an error skips the line), then quit()/help().
+_SITE_CODE = """\
+import sys, site
+sys.path.extend({paths!r})
+for line in {lines!r}:
+    try:
+        exec(line, {{}})
+    except Exception:
+        pass
+site.setquit()
+site.sethelper()
+"""
+
+
+def _site_preamble(layout: _Layout) -> str:
+    """The code run before the program to set up ``sys.path`` (the interpreter runs ``-S``).
+
+    This does what ``site.addsitedir`` would do for each site-packages directory, but reads the
+    ``.pth`` files once here on the host instead of on every start: a path line is added when
+    it is visible inside the sandbox; an ``import`` line is run inside, except those of
+    ``__editable__*.pth`` files (editable installs' finders point into host source trees that
+    the sandbox hides, and importing them costs about 10 ms per start).
+    """
+    paths: list[str] = []
+    lines: list[str] = []
+    for host_site, inside_site in layout.site_dirs:
+        if inside_site not in paths:
+            paths.append(inside_site)
+        try:
+            names = sorted(n for n in os.listdir(host_site) if n.endswith(".pth"))
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("."):
+                continue
+            try:
+                with open(os.path.join(host_site, name), encoding="utf-8") as f:
+                    content = f.read().splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for raw in content:
+                line = raw.rstrip()
+                if not line or line.startswith("#"):
+                    continue
+                if line.startswith(("import ", "import\t")):
+                    if not name.startswith("__editable__"):
+                        lines.append(line)
+                    continue
+                host_path = os.path.realpath(os.path.join(host_site, line))
+                inside = layout.inside(host_path) if os.path.exists(host_path) else None
+                if inside is not None and inside not in paths:
+                    paths.append(inside)
+    code = _SITE_CODE.format(paths=paths, lines=lines)
+    return f"exec({code!r}, {{}});"
 
 
 @functools.lru_cache(maxsize=8)
@@ -412,10 +512,154 @@ def _cgroup_pids(path: str) -> list[int]:
         return []
 
 
+def _new_cgroup(parent: str, pids_max: int) -> str:
+    """Make a pids cgroup under ``parent`` whose ``pids.max`` is ``pids_max``."""
+    path = os.path.join(parent, f"{os.getpid()}-{next(_cgroup_ids)}")
+    os.mkdir(path)
+    try:
+        with open(os.path.join(path, "pids.max"), "w") as f:
+            f.write(str(pids_max))
+    except OSError:
+        _remove_cgroup(path)
+        raise
+    return path
+
+
 def _kill_cgroup(path: str) -> None:
+    """SIGKILL every process in the cgroup, except this one (a launcher thread lives there)."""
+    me = os.getpid()
     for pid in _cgroup_pids(path):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+        if pid != me:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+class _Slot:
+    """A pids cgroup with a thread of this process living in it, which starts the runs.
+
+    A process forked by that thread is born in the cgroup. Moving a process into a cgroup
+    costs an RCU grace period (often 10 ms or more) on cgroup v1 and removing a cgroup has to
+    wait for its last tasks to be released: a slot does neither per run. It serves one run (or
+    session) at a time: ``pids.max`` caps that run's tasks (plus bwrap's two and the thread).
+    """
+
+    def __init__(self, parent: str, pids_max: int):
+        self.path = _new_cgroup(parent, pids_max)
+        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._stopped = False
+        joined: Future[None] = Future()
+        self._thread = threading.Thread(
+            target=self._serve, args=(joined,), name="turngym-bwrap-launcher", daemon=True
+        )
+        self._thread.start()
+        try:
+            joined.result()
+        except BaseException:
+            self._thread.join()
+            _remove_cgroup(self.path)
+            raise
+
+    def _serve(self, joined: Future[None]) -> None:
+        try:  # cgroup v1 only: v2 refuses single threads in a domain cgroup
+            with open(os.path.join(self.path, "tasks"), "w") as f:
+                f.write(str(threading.get_native_id()))
+        except OSError as exc:
+            joined.set_exception(exc)
+            return
+        joined.set_result(None)
+        while True:
+            request = self._requests.get()
+            if request is None:
+                return
+            fn, result = request
+            try:
+                result.set_result(fn())
+            except BaseException as exc:  # handed to the caller
+                result.set_exception(exc)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in the slot's thread and return its result (or raise its exception)."""
+        result: Future[T] = Future()
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("BwrapSandbox launcher was stopped (the sandbox is closed)")
+            self._requests.put((fn, result))
+        return result.result()
+
+    def drained(self) -> bool:
+        """Whether only the launcher thread is left in the cgroup (the last run is gone)."""
+        try:
+            with open(os.path.join(self.path, "pids.current")) as f:
+                return int(f.read()) <= 1
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> None:
+        """Stop the thread and remove the cgroup (killing what is left in it)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._requests.put(None)
+        if self._thread is not threading.current_thread():
+            self._thread.join(_JOIN_S)
+        _remove_cgroup(self.path)
+
+
+class _CgroupSlots:
+    """The slots of one sandbox: a free slot whose last run is gone is reused, else a new one
+    is made (so there are about as many as runs at once). Falls back (``take`` gives None)
+    where a thread cannot join a cgroup on its own (cgroup v2)."""
+
+    def __init__(self, parent: str, pids_max: int):
+        self._parent = parent
+        self._pids_max = pids_max
+        self._lock = threading.Lock()
+        self._free: list[_Slot] = []
+        self._all: list[_Slot] = []
+        self._closed = False
+        self._supported = True
+
+    def take(self) -> _Slot | None:
+        """A drained slot for one run, or None (closed, or slots do not work here)."""
+        with self._lock:
+            if self._closed or not self._supported:
+                return None
+            for i, slot in enumerate(self._free):
+                if slot.drained():
+                    return self._free.pop(i)
+        for slot in self._free:  # still draining: help the kills along
+            _kill_cgroup(slot.path)
+        try:
+            slot = _Slot(self._parent, self._pids_max)
+        except OSError:
+            self._supported = False
+            return None
+        with self._lock:
+            if not self._closed:
+                self._all.append(slot)
+                return slot
+        slot.close()
+        return None
+
+    def give_back(self, slot: _Slot) -> None:
+        """Return a slot after its run was reaped (it is reused once drained)."""
+        with self._lock:
+            if not self._closed:
+                self._free.append(slot)
+                return
+        slot.close()
+
+    def close(self) -> None:
+        """Stop every slot's thread and remove its cgroup; idempotent."""
+        with self._lock:
+            self._closed = True
+            slots, self._all, self._free = self._all, [], []
+        for slot in slots:
+            slot.close()
 
 
 def _remove_cgroup(path: str, wait_s: float = 2.0) -> None:

@@ -164,6 +164,8 @@ class ProcessSession:
         self._lost_state = False
         self.starts = 0
         """How many interpreters this session has started (more than 1: it was restarted)."""
+        self.started_at: float | None = None
+        """``time.monotonic()`` when the latest interpreter was ready; None before the first."""
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -193,18 +195,32 @@ class ProcessSession:
         """
         limit = self.sandbox.resolve_timeout(timeout if timeout is not None else self.timeout_s)
         with self._lock:
-            if self._closed or self.sandbox.closed:
-                raise SandboxClosedError("SandboxSession.run called after close()")
+            self._ensure_started("run")
             note = ""
-            if self._launched is not None and has_exited(self._launched.proc):
-                self._stop()
-                self._lost_state = True
-            if self._launched is None:
-                self._start()
-                if self._lost_state:
-                    note = RESTART_NOTE + "\n"
-                    self._lost_state = False
+            if self._lost_state:
+                note = RESTART_NOTE + "\n"
+                self._lost_state = False
             return self._cell(code, limit, note)
+
+    def start(self) -> None:
+        """Start the interpreter now (if it is not running), so that no cell waits for it.
+
+        :class:`~turngym.tools.sandbox.pool.SessionPool` uses this to start sessions ahead
+        of time. A no-op while the interpreter runs.
+
+        Raises:
+            SandboxClosedError: The session or its sandbox was closed.
+            RuntimeError: The interpreter could not be started (a host problem).
+        """
+        with self._lock:
+            self._ensure_started("start")
+
+    @property
+    def pid(self) -> int | None:
+        """Host pid of the process this side waits on (``bwrap`` or the interpreter), or None
+        if none is running."""
+        launched = self._launched
+        return None if launched is None else launched.proc.pid
 
     def close(self) -> None:
         """Kill the interpreter and remove its working directory; safe to call more than once."""
@@ -228,6 +244,16 @@ class ProcessSession:
         )
 
     # ---- the interpreter's life ---------------------------------------------------------
+
+    def _ensure_started(self, what: str) -> None:
+        """Under the lock: refuse if closed, reap a dead interpreter, start one if none runs."""
+        if self._closed or self.sandbox.closed:
+            raise SandboxClosedError(f"SandboxSession.{what} called after close()")
+        if self._launched is not None and has_exited(self._launched.proc):
+            self._stop()
+            self._lost_state = True
+        if self._launched is None:
+            self._start()
 
     def _start(self) -> None:
         workdir = self.sandbox.make_workdir()
@@ -255,6 +281,7 @@ class ProcessSession:
             detail = err.decode("utf-8", "replace").strip() or "no reply"
             why = "timed out" if not ended else "ended"
             raise RuntimeError(f"sandbox session could not start ({why}): {detail[-2000:]}")
+        self.started_at = time.monotonic()
 
     def _stop(self) -> int | None:
         """Kill and reap the interpreter, close its pipes, remove its working directory.
