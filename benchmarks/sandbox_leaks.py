@@ -12,8 +12,12 @@ restarts. Before and after, it counts:
     * open file descriptors of this process (``/proc/self/fd``) and its threads;
     * leftover working directories (temp dirs are made in a private folder for the check);
     * leftover per-run cgroups (bwrap with the pids cgroup).
-``peak`` is the most seen while the work ran (sampled every 0.2 s; the sampler thread is
-counted in it), ``after`` is once the work is done, ``closed`` once the sandbox is closed.
+While a bwrap sandbox is open it keeps up to 64 pids cgroups for reuse, each with one idle
+launcher thread, and per-run cgroups whose removal waits for the next run (see
+:mod:`turngym.tools.sandbox.bwrap`): they show in ``threads`` and ``cgroups`` until the sandbox
+is closed. ``peak`` is the most seen while the work ran (sampled every 0.2 s; the sampler
+thread is counted in it), ``after`` is once the work is done, ``closed`` once the sandbox is
+closed.
 
 Usage::
 
@@ -95,7 +99,8 @@ def _cgroup_pids(cgroups: list[str]) -> set[int]:
 def _snapshot(tmp: str) -> dict[str, int]:
     cgroups = _own_cgroups()
     return {
-        "processes": len(_descendants(os.getpid()) | _cgroup_pids(cgroups)),
+        # (this process is in the cgroups too: bwrap's launcher threads live there)
+        "processes": len((_descendants(os.getpid()) | _cgroup_pids(cgroups)) - {os.getpid()}),
         "open fds": len(os.listdir("/proc/self/fd")),
         "threads": threading.active_count(),
         "temp dirs": len(os.listdir(tmp)),
@@ -196,6 +201,7 @@ def main() -> None:
             sandbox = make_sandbox(backend, timeout_s=10.0, memory_mb=512)
             assert isinstance(sandbox, ProcessSandbox)
             sandbox.run("pass")  # caches (interpreter layout, cgroup parent), first fds
+            time.sleep(SETTLE_S)
             before = _snapshot(tmp)
             peak = dict(before)
             stop = threading.Event()

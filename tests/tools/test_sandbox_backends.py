@@ -7,6 +7,7 @@ meaningful, that the same probe does get through on ``local``.
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import os
@@ -420,3 +421,61 @@ def test_bwrap_limits_are_checked() -> None:
         make_sandbox("bwrap", max_processes=0)
     with pytest.raises(TypeError):
         make_sandbox("bwrap", not_a_limit=1)
+
+
+# ---- bwrap start-up: .pth files read once, cgroups reused ------------------------------------
+
+
+def test_bwrap_site_preamble_reads_pth_files_once(tmp_path: Path) -> None:
+    from turngym.tools.sandbox.bwrap import _Layout, _site_preamble
+
+    site = tmp_path / "site-packages"
+    (site / "extra").mkdir(parents=True)
+    (site / "a.pth").write_text("# a comment\nextra\nmissing\nimport json; json.dumps(1)\n")
+    (site / "__editable__.pkg-1.0.pth").write_text("import __editable___pkg_finder\n")
+    (site / ".hidden.pth").write_text("import this\n")
+    layout = _Layout("/usr/bin/python3", [(str(site), "/opt/site-packages/0")], [], None)
+    layout.site_dirs.append((str(site), "/opt/site-packages/0"))
+    preamble = _site_preamble(layout)
+    call = ast.parse(preamble).body[0]
+    assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
+    code = ast.literal_eval(call.value.args[0])
+    assert "sys.path.extend(['/opt/site-packages/0', '/opt/site-packages/0/extra'])" in code
+    assert "import json; json.dumps(1)" in code
+    assert "__editable__" not in code and "import this" not in code
+
+
+def test_bwrap_main_namespace_is_clean(bwrap_box: SessionSandbox) -> None:
+    result = bwrap_box.run("print(sorted(k for k in globals() if not k.startswith('__')))")
+    assert result.stdout == "[]\n", result.stderr
+    assert bwrap_box.run("import sys; print(sys.flags.isolated, 'site' in sys.modules)").ok
+
+
+def test_bwrap_reuses_a_drained_cgroup_and_the_cap_still_holds() -> None:
+    spawn = (
+        "import subprocess\nprocs = []\n"
+        "for _ in range(40):\n"
+        "    try:\n        procs.append(subprocess.Popen(['sleep', '5']))\n"
+        "    except OSError:\n        break\n"
+        "print(len(procs))"
+    )
+    sandbox = _build("bwrap", max_processes=16)
+    assert isinstance(sandbox, BwrapSandbox)
+    try:
+        if sandbox.process_cap != "cgroup":
+            pytest.skip(f"no pids cgroup here (process_cap={sandbox.process_cap!r})")
+        slots = sandbox._slots
+        first = sandbox.run(spawn)
+        if slots is None or not slots._all:
+            pytest.skip("cgroup slots are not supported here (cgroup v2)")
+        deadline = time.monotonic() + 10.0
+        while not all(slot.drained() for _, slot in slots._free) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the kernel releases a pid namespace's tasks up to ~1 s later
+        second = sandbox.run(spawn)
+        assert len(slots._all) == 1  # the same cgroup served both runs
+        assert first.ok and second.ok, (first.stderr, second.stderr)
+        assert 5 <= int(first.stdout) < 16 and int(second.stdout) == int(first.stdout)
+        paths = [slot.path for slot in slots._all]
+    finally:
+        sandbox.close()
+    assert all(not os.path.exists(path) for path in paths)

@@ -44,9 +44,11 @@ from turngym.tools.sandbox.docker import (
 )
 from turngym.tools.sandbox.e2b import E2B_API_KEY_ENV, E2BSandbox, E2BSession
 from turngym.tools.sandbox.local import LocalSandbox
+from turngym.tools.sandbox.pool import SessionPool
 from turngym.tools.sandbox.session import RESTART_NOTE, ProcessSession
 
 __all__ = [
+    "SessionPool",
     "BACKENDS",
     "BWRAP_APT_PACKAGE",
     "EXEC_STATUSES",

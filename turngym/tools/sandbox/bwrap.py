@@ -11,7 +11,9 @@ Each run (or session) is one ``bwrap`` process. Inside it:
       the interpreter's own prefix read-only at ``/opt/python`` when it lives outside
       ``/usr`` (``LD_LIBRARY_PATH`` points there), each of the interpreter's site-packages
       directories read-only at ``/opt/site-packages/<i>`` (only those directories: a venv's
-      packages import, the repository around it and ``/root`` stay invisible), a fresh
+      packages import, the repository around it and ``/root`` stay invisible; their ``.pth``
+      files are read once, when the sandbox is made, and editable installs' finders, which
+      point into the hidden host tree, are skipped), a fresh
       ``/proc`` and minimal ``/dev``, a size-capped ``/tmp`` tmpfs, and a private writable
       working directory bound at ``/work`` (a fresh host temp dir per run, removed after);
       the root itself is read-only;
@@ -20,7 +22,10 @@ Each run (or session) is one ``bwrap`` process. Inside it:
     * rlimits (set on ``bwrap`` before it starts, inherited by everything inside): address
       space, CPU seconds, file size, open files, no core dumps;
     * a process cap: the ``pids`` cgroup (v1 ``/sys/fs/cgroup/pids`` or v2 with the ``pids``
-      controller, root only) with ``pids.max``, one cgroup per run. ``RLIMIT_NPROC`` is the
+      controller, root only) with ``pids.max``, one cgroup per run at a time (on cgroup v1 a
+      cgroup is reused, with a launcher thread living in it, once the kernel has released
+      every task of its last run: a process forked there is born in it, which saves the
+      10-20 ms a move into a cgroup costs; a cgroup per run otherwise). ``RLIMIT_NPROC`` is the
       fallback where no cgroup can be made, and it does NOT hold when the caller is root (the
       kernel exempts the host's root user, also inside a user namespace):
       :attr:`BwrapSandbox.process_cap` says which one is in force (``cgroup``, ``rlimit`` or
@@ -66,6 +71,7 @@ from turngym.tools.sandbox._process import (
     preexec,
     rlimits,
 )
+from turngym.tools.sandbox.base import SandboxClosedError
 
 __all__ = ["BWRAP_APT_PACKAGE", "BwrapNotFoundError", "BwrapSandbox", "find_bwrap"]
 
@@ -80,6 +86,8 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 _CGROUP_ROOT = "/sys/fs/cgroup"
 _cgroup_ids = itertools.count()
 _JOIN_S = 5.0
+_MAX_SLOTS = 64  # per sandbox; past that (many runs per second), a cgroup per run
+_IDLE_S = 30.0  # a reusable cgroup unused this long is removed
 T = TypeVar("T")
 
 ProcessCap = Literal["cgroup", "rlimit", "none"]
@@ -171,11 +179,13 @@ class BwrapSandbox(ProcessSandbox):
         )
         """How :attr:`max_processes` is enforced: ``cgroup`` (pids cgroup, holds for every
         uid), ``rlimit`` (``RLIMIT_NPROC``, the caller is not root) or ``none``."""
+        self._busy_cgroups: list[str] = []  # per-run cgroups to remove once their tasks are gone
         self._slots: _CgroupSlots | None = None
         if cgroup_parent is not None and max_processes is not None:
             # bwrap, its init process (pid 1 inside) and the launcher thread count too.
             self._slots = _CgroupSlots(cgroup_parent, int(max_processes) + 3)
-            weakref.finalize(self, self._slots.close)
+        if cgroup_parent is not None:
+            weakref.finalize(self, _cleanup, self._slots, self._busy_cgroups, self._lock)
 
     def __enter__(self) -> BwrapSandbox:
         return self
@@ -251,8 +261,10 @@ class BwrapSandbox(ProcessSandbox):
                 _kill_cgroup(cgroup)
 
         def release() -> None:
-            if cgroup is not None:
-                _remove_cgroup(cgroup)
+            if cgroup is not None and not _try_rmdir(cgroup):
+                # Its last tasks are still being released: remove it later, not waiting here.
+                with self._lock:
+                    self._busy_cgroups.append(cgroup)
 
         return Launched(proc=proc, kill=kill, release=release, returncode_map=_signal_status)
 
@@ -311,12 +323,18 @@ class BwrapSandbox(ProcessSandbox):
     def close(self) -> None:
         """Kill every program and session still running, refuse new runs; idempotent."""
         super().close()
-        if self._slots is not None:
-            self._slots.close()
+        _cleanup(self._slots, self._busy_cgroups, self._lock)
 
     def _make_cgroup(self) -> str | None:
         if self._cgroup_parent is None or self.max_processes is None:
             return None
+        with self._lock:
+            busy = self._busy_cgroups[:]
+            self._busy_cgroups.clear()
+        still = [path for path in busy if not _try_rmdir(path)]
+        if still:
+            with self._lock:
+                self._busy_cgroups.extend(still)
         # bwrap itself and its init process (pid 1 inside) are in the cgroup too.
         return _new_cgroup(self._cgroup_parent, int(self.max_processes) + 2)
 
@@ -579,18 +597,24 @@ class _Slot:
                 result.set_result(fn())
             except BaseException as exc:  # handed to the caller
                 result.set_exception(exc)
+            del request, fn, result  # keep nothing (the sandbox) alive while idle
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` in the slot's thread and return its result (or raise its exception)."""
         result: Future[T] = Future()
         with self._lock:
             if self._stopped:
-                raise RuntimeError("BwrapSandbox launcher was stopped (the sandbox is closed)")
+                raise SandboxClosedError("BwrapSandbox used after close()")
             self._requests.put((fn, result))
         return result.result()
 
     def drained(self) -> bool:
-        """Whether only the launcher thread is left in the cgroup (the last run is gone)."""
+        """Whether only the launcher thread is charged to the cgroup.
+
+        Not as soon as the last run was reaped: the kernel releases the charge of a pid
+        namespace's tasks up to about a second later, and until then they would count
+        against the next run's cap.
+        """
         try:
             with open(os.path.join(self.path, "pids.current")) as f:
                 return int(f.read()) <= 1
@@ -611,45 +635,63 @@ class _Slot:
 
 class _CgroupSlots:
     """The slots of one sandbox: a free slot whose last run is gone is reused, else a new one
-    is made (so there are about as many as runs at once). Falls back (``take`` gives None)
-    where a thread cannot join a cgroup on its own (cgroup v2)."""
+    is made, up to :data:`_MAX_SLOTS` (then ``take`` gives None: a cgroup per run). Slots idle
+    for :data:`_IDLE_S` are closed. Falls back (``take`` gives None) where a thread cannot
+    join a cgroup on its own (cgroup v2)."""
 
     def __init__(self, parent: str, pids_max: int):
         self._parent = parent
         self._pids_max = pids_max
         self._lock = threading.Lock()
-        self._free: list[_Slot] = []
+        self._free: list[tuple[float, _Slot]] = []  # (when given back, slot), oldest first
         self._all: list[_Slot] = []
+        self._making = 0
         self._closed = False
         self._supported = True
+        self._pid = os.getpid()
 
     def take(self) -> _Slot | None:
-        """A drained slot for one run, or None (closed, or slots do not work here)."""
+        """A drained slot for one run, or None (closed, too many, or unsupported here)."""
+        now = time.monotonic()
         with self._lock:
-            if self._closed or not self._supported:
-                return None
-            for i, slot in enumerate(self._free):
+            if self._closed or not self._supported or os.getpid() != self._pid:
+                return None  # (in a forked child the launcher threads do not exist)
+            idle = [slot for since, slot in self._free if now - since > _IDLE_S]
+            if idle:
+                self._free = [(since, slot) for since, slot in self._free if slot not in idle]
+                self._all = [slot for slot in self._all if slot not in idle]
+            found = None
+            for i, (_, slot) in enumerate(self._free):
                 if slot.drained():
-                    return self._free.pop(i)
-        for slot in self._free:  # still draining: help the kills along
-            _kill_cgroup(slot.path)
+                    found = self._free.pop(i)[1]
+                    break
+            make = found is None and len(self._all) + self._making < _MAX_SLOTS
+            if make:
+                self._making += 1
+        for slot in idle:
+            slot.close()
+        if not make:
+            return found
         try:
-            slot = _Slot(self._parent, self._pids_max)
+            made: _Slot | None = _Slot(self._parent, self._pids_max)
         except OSError:
-            self._supported = False
-            return None
+            made = None
         with self._lock:
+            self._making -= 1
+            if made is None:
+                self._supported = False
+                return None
             if not self._closed:
-                self._all.append(slot)
-                return slot
-        slot.close()
+                self._all.append(made)
+                return made
+        made.close()
         return None
 
     def give_back(self, slot: _Slot) -> None:
         """Return a slot after its run was reaped (it is reused once drained)."""
         with self._lock:
-            if not self._closed:
-                self._free.append(slot)
+            if not self._closed and slot in self._all:
+                self._free.append((time.monotonic(), slot))
                 return
         slot.close()
 
@@ -660,6 +702,29 @@ class _CgroupSlots:
             slots, self._all, self._free = self._all, [], []
         for slot in slots:
             slot.close()
+
+
+def _cleanup(slots: _CgroupSlots | None, busy: list[str], lock: threading.Lock) -> None:
+    """Close a sandbox's cgroup slots and remove its per-run cgroups left to remove later."""
+    if slots is not None:
+        slots.close()
+    with lock:
+        paths = busy[:]
+        busy.clear()
+    for path in paths:
+        _remove_cgroup(path)
+
+
+def _try_rmdir(path: str) -> bool:
+    """Remove an empty cgroup now; False (after killing what is left) if it is still busy."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        _kill_cgroup(path)
+        return False
+    return True
 
 
 def _remove_cgroup(path: str, wait_s: float = 2.0) -> None:
