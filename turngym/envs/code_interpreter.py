@@ -150,8 +150,8 @@ class CodeInterpreterEnv(TextEnv):
         }
         if sandbox_backend == "auto":
             # bubblewrap when it is installed (scripts/setup.sh installs it); else the local
-            # runner, which is not a security boundary.
-            sandbox_backend = "bwrap" if find_bwrap() is not None else "local"
+            # runner, which is not a security boundary (make_sandbox warns about that).
+            sandbox_backend = "bwrap" if find_bwrap() is not None else "auto"
         self.sandbox_backend = sandbox_backend
         self.python_state = python_state
         self.tasks: TaskSource

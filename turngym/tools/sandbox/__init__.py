@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from typing import Any
 
 from turngym.tools.sandbox.base import (
@@ -112,11 +113,12 @@ def _backend_available(name: str) -> bool:
     return True
 
 
-def make_sandbox(backend: str = "local", **limits: Any) -> Sandbox:
+def make_sandbox(backend: str = "auto", **limits: Any) -> Sandbox:
     """Build a sandbox.
 
     Args:
-        backend: ``"bwrap"`` (the hardened one, for untrusted code), ``"local"``
+        backend: ``"auto"`` (the default: ``"bwrap"`` when its binary is installed, else
+            ``"local"`` with a warning), ``"bwrap"`` (the hardened one, for untrusted code), ``"local"``
             (development only, not a security boundary), ``"docker"`` (a container per run)
             or ``"e2b"`` (E2B cloud sandboxes).
         **limits: Passed to the backend's constructor, e.g. ``timeout_s``, ``memory_mb``,
@@ -132,6 +134,16 @@ def make_sandbox(backend: str = "local", **limits: Any) -> Sandbox:
             API key is missing (the message says what to do).
         TypeError: A limit the backend does not take.
     """
+    if backend == "auto":
+        if find_bwrap() is not None:
+            backend = "bwrap"
+        else:
+            warnings.warn(
+                "bubblewrap is not installed, so model code runs in the 'local' sandbox, which is "
+                f"NOT a security boundary; install it with apt-get install {BWRAP_APT_PACKAGE}",
+                stacklevel=2,
+            )
+            backend = "local"
     if backend not in BACKENDS:
         known = ", ".join(repr(b) for b in BACKENDS)
         planned = ", ".join(repr(b) for b in PLANNED_BACKENDS)
