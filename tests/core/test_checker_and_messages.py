@@ -53,3 +53,17 @@ def test_segment_validates_lengths_and_stop_reasons():
         Segment((1, 2), (0,), (0.0, 0.0), (), ())
     assert StopReason.TURN_LIMIT.is_truncation and not StopReason.TERMINATED.is_truncation
     assert StopReason.ENV_ERROR.is_failure
+
+
+def test_reset_rejects_out_of_range_task_index():
+    env = turngym.make("turngym/Keyword-v0")
+    with pytest.raises(ValueError, match="out of range"):
+        env.reset(options={"task_index": -1})
+    with pytest.raises(ValueError, match="out of range"):
+        env.reset(options={"task_index": 10_000})
+
+
+def test_bool_is_not_a_turn_cap_and_openai_none_content():
+    with pytest.raises(ValueError, match="max_turns"):
+        turngym.make("turngym/Keyword-v0", max_turns=True)
+    assert Message.from_dict({"role": "assistant", "content": None}).text == ""

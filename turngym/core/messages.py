@@ -155,7 +155,7 @@ class Message:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
         """Build a message from the chat-template / OpenAI dict shape (text parts only)."""
-        content = data.get("content", "")
+        content = data.get("content") or ""  # OpenAI sends None for tool-call-only messages
         if isinstance(content, Sequence) and not isinstance(content, str):
             parts: list[ContentPart] = []
             for item in content:

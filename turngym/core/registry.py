@@ -72,7 +72,9 @@ def register(
             )
     elif not callable(entry_point):
         raise ValueError(f"Entry point for {id!r} must be a 'module:Class' string or a callable.")
-    if max_turns is not None and (not isinstance(max_turns, int) or max_turns <= 0):
+    if max_turns is not None and (
+        not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns <= 0
+    ):
         raise ValueError(f"max_turns for {id!r} must be a positive int or None, got {max_turns!r}")
     wrappers: tuple[WrapperSpec, ...] = ()
     if max_turns is not None:
@@ -164,7 +166,7 @@ def make(id: str, *, max_turns: int | None = None, **kwargs: Any) -> gym.Env:
     if isinstance(env_spec.entry_point, str):
         _load(id, env_spec.entry_point)  # fail with our message, not a bare ImportError
     if max_turns is not None:
-        if not isinstance(max_turns, int) or max_turns <= 0:
+        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns <= 0:
             raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
         others = tuple(
             w for w in env_spec.additional_wrappers if w.entry_point != _TURN_LIMIT_ENTRY

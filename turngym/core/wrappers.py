@@ -17,7 +17,7 @@ class TurnLimit(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """
 
     def __init__(self, env: gym.Env, max_turns: int):
-        if not isinstance(max_turns, int) or max_turns <= 0:
+        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns <= 0:
             raise ValueError(f"TurnLimit.max_turns must be a positive int, got {max_turns!r}")
         gym.utils.RecordConstructorArgs.__init__(self, max_turns=max_turns)
         gym.Wrapper.__init__(self, env)

@@ -131,11 +131,18 @@ class TextEnv(gym.Env[tuple[Message, ...], str]):
         if "task" in options:
             task = dict(options["task"])
         else:
+            total = self.num_tasks(split)
+            if total == 0:
+                raise ValueError(f"{type(self).__name__} has no tasks in split {split!r}")
             if "task_index" in options:
                 index = int(options["task_index"])
+                if index < 0 or (total is not None and index >= total):
+                    raise ValueError(
+                        f"task_index {index} is out of range for split {split!r} "
+                        f"({total if total is not None else 'unbounded'} tasks)"
+                    )
             else:
-                total = self.num_tasks(split)
-                index = int(self.np_random.integers(0, total if total else 2**31 - 1))
+                index = int(self.np_random.integers(0, total if total is not None else 2**31 - 1))
             task = self.get_task(index, split)
         self.task = task
         self.turn = 0
