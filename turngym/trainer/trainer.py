@@ -381,6 +381,8 @@ class Trainer:
             SamplingParams(
                 max_new_tokens=cfg.eval.max_new_tokens or cfg.rollout.max_new_tokens,
                 temperature=cfg.eval.temperature,
+                top_p=cfg.rollout.top_p,
+                top_k=cfg.rollout.top_k,
                 seed=derive_seed(cfg.seed, "eval"),
             )
         )
