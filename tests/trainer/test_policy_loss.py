@@ -89,7 +89,7 @@ def test_kl_estimators_by_hand() -> None:
     expected_k3 = [math.exp(-0.5) + 0.5 - 1, math.exp(1.0) - 1.0 - 1]
     assert torch.allclose(k3, torch.tensor([expected_k3]), atol=1e-6)
     with pytest.raises(ValueError, match="estimator"):
-        kl_penalty(logp, ref, "k2")  # type: ignore[arg-type]
+        kl_penalty(logp, ref, "k4")  # type: ignore[arg-type]
 
 
 def test_kl_term_enters_the_loss() -> None:

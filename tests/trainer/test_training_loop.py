@@ -137,3 +137,20 @@ def test_dropout_is_off_when_logprobs_are_recomputed(tiny_model_path, tmp_path):
         if "loss/ratio_mean" in metrics:
             assert metrics["loss/ratio_mean"] == pytest.approx(1.0, abs=1e-4)
             assert metrics["loss/clip_frac"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"algo.advantage": "rloo"},
+        {"algo.advantage": "reinforce_pp_baseline"},
+        {"algo.policy_loss": "gspo", "algo.loss_agg": "sequence"},
+        {"algo.tis_cap": 2.0, "algo.entropy_coef": 0.001},
+    ],
+    ids=["rloo", "reinforce_pp_baseline", "gspo", "tis_entropy"],
+)
+def test_algorithm_variants_learn_the_trivial_env(tiny_model_path, tmp_path, overrides):
+    trainer = Trainer(keyword_config(tiny_model_path, tmp_path, **overrides), log=lambda s: None)
+    # measured: these reach reward 1.0 between steps 8 and 18 (GRPO with std: about 12)
+    rewards = run_steps(trainer, 24)
+    assert sum(rewards[:3]) / 3 < 0.45 and sum(rewards[-4:]) / 4 > 0.75, str(rewards)

@@ -9,7 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from turngym.trainer.advantages import grpo_advantages
+from turngym.trainer.advantages import (
+    compute_advantages,
+    grpo_advantages,
+    reinforce_pp_advantages,
+    rloo_advantages,
+)
 from turngym.trainer.checkpoint import CheckpointError, CheckpointManager, rng_state, set_rng_state
 from turngym.trainer.config import (
     AlgoConfig,
@@ -23,7 +28,7 @@ from turngym.trainer.config import (
     RolloutConfig,
     TrainConfig,
 )
-from turngym.trainer.losses import kl_penalty, policy_loss, sequence_logprobs
+from turngym.trainer.losses import kl_penalty, policy_loss, sequence_logprobs, token_entropy
 from turngym.trainer.metrics import (
     ConsoleProgress,
     MetricsLogger,
@@ -52,13 +57,17 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "aggregate_trajectory_metrics",
+    "compute_advantages",
     "grpo_advantages",
     "kl_penalty",
     "plot_rewards",
     "policy_loss",
     "read_metrics",
+    "reinforce_pp_advantages",
+    "rloo_advantages",
     "rng_state",
     "sequence_logprobs",
+    "token_entropy",
     "set_rng_state",
 ]
 

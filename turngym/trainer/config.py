@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -132,20 +133,38 @@ class RolloutConfig:
 
 @dataclass
 class AlgoConfig:
-    """The policy-gradient objective (GRPO with PPO clipping)."""
+    """The policy-gradient objective: advantage estimator, policy loss and regularisers.
 
+    The defaults are GRPO with PPO's clipped surrogate and token-level aggregation. The
+    functions behind each switch (and the papers they come from) are documented in
+    :mod:`turngym.trainer.advantages` and :func:`turngym.trainer.losses.policy_loss`.
+    """
+
+    advantage: Literal["grpo", "rloo", "reinforce_pp", "reinforce_pp_baseline"] = "grpo"
+    """Advantage estimator: GRPO (group mean/std), RLOO (leave-one-out group mean),
+    REINFORCE++ (batch whitening) or REINFORCE++ w/ Baseline (group mean, batch std)."""
     std_normalize: bool = True
-    """Divide group-centred rewards by the group std (GRPO); off is Dr. GRPO."""
+    """Divide by a std: the group's for ``grpo`` (off is Dr. GRPO), the batch's for the
+    REINFORCE++ variants; ``rloo`` never divides."""
+    policy_loss: Literal["ppo_clip", "gspo"] = "ppo_clip"
+    """Importance ratio per token (PPO/DAPO clipping) or per sequence (GSPO; use clip ranges
+    around 3e-4 / 4e-4 and ``loss_agg: sequence`` for the paper's objective)."""
     loss_agg: Literal["token", "sequence"] = "token"
     """Average the loss over all sampled tokens of the batch, or per sequence first."""
     clip_eps: float = 0.2
-    """PPO clip range below 1: ratios are clipped to ``[1 - clip_eps, 1 + clip_eps_high]``."""
+    """Clip range below 1: ratios are clipped to ``[1 - clip_eps, 1 + clip_eps_high]``."""
     clip_eps_high: float | None = None
-    """PPO clip range above 1 (DAPO's clip-higher); ``None`` uses ``clip_eps``."""
+    """Clip range above 1 (DAPO's clip-higher); ``None`` uses ``clip_eps``."""
     kl_coef: float = 0.0
     """Weight of the KL penalty to the reference (initial) policy; 0 disables it."""
-    kl_estimator: Literal["k1", "k3"] = "k3"
+    kl_estimator: Literal["k1", "k2", "k3"] = "k3"
     """Schulman's per-token KL estimator."""
+    tis_cap: float | None = None
+    """Truncated importance sampling: weight each token's policy-gradient term by
+    ``min(pi_old / pi_behaviour, tis_cap)`` to correct for a sampler that differs from the
+    trained policy (Yao et al. 2025); ``None`` disables it."""
+    entropy_coef: float = 0.0
+    """Weight of the entropy bonus subtracted from the loss; 0 disables it."""
 
 
 @dataclass
@@ -371,6 +390,15 @@ class TrainConfig:
             "must be > 0 or null",
         )
         need(a.kl_coef >= 0.0, "algo.kl_coef", "must be >= 0")
+        for name in ("advantage", "policy_loss", "loss_agg", "kl_estimator"):
+            choices = typing.get_args(typing.get_type_hints(AlgoConfig)[name])
+            need(getattr(a, name) in choices, f"algo.{name}", f"must be one of {choices}")
+        need(
+            a.tis_cap is None or (a.tis_cap > 0 and math.isfinite(a.tis_cap)),
+            "algo.tis_cap",
+            "must be a finite number > 0 or null",
+        )
+        need(a.entropy_coef >= 0.0, "algo.entropy_coef", "must be >= 0")
         need(o.lr > 0.0, "optim.lr", "must be > 0")
         need(o.weight_decay >= 0.0, "optim.weight_decay", "must be >= 0")
         need(all(0.0 <= b < 1.0 for b in o.betas), "optim.betas", "both must be in [0, 1)")

@@ -1,12 +1,15 @@
-"""The training loop: GRPO on multi-turn, tool-using trajectories.
+"""The training loop: GRPO and its variants on multi-turn, tool-using trajectories.
 
 Reads top to bottom. One step:
 
 1. pick B tasks (a seeded, stateless schedule over the env's train split),
 2. play G episodes of each with the current policy (all active episodes sampled per batch),
-3. compute group-normalized advantages from episode returns,
-4. recompute token logprobs and take one optimizer step on the clipped GRPO loss over the
-   sampled tokens of every segment (micro-batched, gradients accumulated exactly),
+3. compute advantages from episode returns (``algo.advantage``: GRPO / Dr. GRPO, RLOO,
+   REINFORCE++ and its baseline variant),
+4. recompute token logprobs and take one optimizer step on the clipped loss (``algo.policy_loss``:
+   PPO clip with optional clip-higher, or GSPO's sequence ratio; optional KL k1/k2/k3, entropy
+   bonus, truncated importance weights) over the sampled tokens of every segment
+   (micro-batched, gradients accumulated exactly),
 5. log, evaluate and checkpoint (atomically) on schedule.
 
 Everything random in a step is derived from ``(seed, step)``, so a resumed run replays the
@@ -40,10 +43,10 @@ from turngym.agents.models import resolve_model
 from turngym.agents.rollout import GroupSpec, RolloutRunner
 from turngym.core.trajectory import Trajectory
 from turngym.envs.base import SPLITS
-from turngym.trainer.advantages import grpo_advantages
+from turngym.trainer.advantages import compute_advantages
 from turngym.trainer.checkpoint import CheckpointManager, rng_state, set_rng_state
 from turngym.trainer.config import ConfigError, TrainConfig
-from turngym.trainer.losses import policy_loss, sequence_logprobs
+from turngym.trainer.losses import policy_loss, sequence_logprobs, token_entropy
 from turngym.trainer.metrics import (
     ConsoleProgress,
     MetricsLogger,
@@ -82,7 +85,7 @@ class Sequence:
 
 
 def trajectories_to_sequences(
-    groups: list[list[Trajectory]], *, std_normalize: bool
+    groups: list[list[Trajectory]], *, std_normalize: bool, estimator: str = "grpo"
 ) -> tuple[list[Sequence], torch.Tensor]:
     """Flatten groups to per-segment sequences; every segment shares its episode's advantage."""
     flat = [t for g in groups for t in g]
@@ -90,7 +93,9 @@ def trajectories_to_sequences(
         return [], torch.zeros(0)
     rewards_N = torch.tensor([t.reward for t in flat], dtype=torch.float32)
     group_ids_N = torch.tensor([gi for gi, g in enumerate(groups) for _ in g])
-    adv_N = grpo_advantages(rewards_N, group_ids_N, std_normalize=std_normalize)
+    adv_N = compute_advantages(
+        rewards_N, group_ids_N, estimator=estimator, std_normalize=std_normalize
+    )
     seqs = [
         Sequence(list(s.token_ids), list(s.loss_mask), list(s.logprobs), float(adv_N[i]))
         for i, t in enumerate(flat)
@@ -264,13 +269,15 @@ class Trainer:
         metrics.update(result.metrics)
 
         # ---- 3. advantages -------------------------------------------------------------
-        seqs, adv_N = trajectories_to_sequences(result.groups, std_normalize=cfg.algo.std_normalize)
+        seqs, adv_N = trajectories_to_sequences(
+            result.groups, std_normalize=cfg.algo.std_normalize, estimator=cfg.algo.advantage
+        )
         metrics["adv/abs_mean"] = float(adv_N.abs().mean()) if len(adv_N) else 0.0
         token_total = float(sum(sum(s.loss_mask) for s in seqs))
         seq_total = float(len(seqs))
         # Sequences with zero advantage add nothing to the clipped loss; without a KL term
         # they are skipped (the normalizers still count them, so the loss is unchanged).
-        if cfg.algo.kl_coef == 0:
+        if cfg.algo.kl_coef == 0 and cfg.algo.entropy_coef == 0:
             seqs = [s for s in seqs if s.advantage != 0.0]
         metrics["perf/train_sequences"] = float(len(seqs))
 
@@ -336,6 +343,14 @@ class Trainer:
         temperature = cfg.rollout.temperature if cfg.rollout.temperature > 0 else 1.0
         logits = self.model(input_ids=ids_BT, attention_mask=attn_BT).logits
         logprobs_BT = sequence_logprobs(logits, ids_BT, temperature=temperature)
+        entropy_BT = None
+        if cfg.algo.entropy_coef > 0:
+            entropy_BT = token_entropy(logits, temperature=temperature, chunk_size=256)
+        behaviour_BT = None
+        if cfg.algo.tis_cap is not None:
+            # The sampler's logprobs become the behaviour policy; pi_old is this model before
+            # the update, i.e. the current parameters (one optimizer step per batch).
+            behaviour_BT, old_BT = old_BT, logprobs_BT.detach().float()
         ref_BT = None
         if cfg.algo.kl_coef > 0:
             with torch.no_grad():
@@ -359,6 +374,11 @@ class Trainer:
             ref_logprobs_BT=ref_BT,
             kl_coef=cfg.algo.kl_coef,
             kl_estimator=cfg.algo.kl_estimator,
+            loss_type=cfg.algo.policy_loss,
+            behaviour_logprobs_BT=behaviour_BT,
+            tis_cap=cfg.algo.tis_cap,
+            entropy_BT=entropy_BT,
+            entropy_coef=cfg.algo.entropy_coef,
         )
 
     # ==================================================================================
