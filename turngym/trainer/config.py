@@ -165,6 +165,17 @@ class AlgoConfig:
     trained policy (Yao et al. 2025); ``None`` disables it."""
     entropy_coef: float = 0.0
     """Weight of the entropy bonus subtracted from the loss; 0 disables it."""
+    dynamic_sampling: bool = False
+    """Drop groups whose rewards are all equal (no learning signal) and refill the batch with
+    groups of new tasks (DAPO, Yu et al. 2025)."""
+    max_refill_rounds: int = 3
+    """With ``dynamic_sampling``, extra rollout rounds per step at most."""
+    drop_void_turns: bool = False
+    """Leave out episodes with a void turn (neither a tool call nor an answer; the env's
+    ``info["void_turns"]``), as SimpleTIR does (Xue et al. 2025)."""
+    mask_truncated: bool = False
+    """Over-length masking (DAPO): truncated episodes count in their group's baseline but carry
+    no loss."""
 
 
 @dataclass
@@ -390,6 +401,7 @@ class TrainConfig:
             "must be > 0 or null",
         )
         need(a.kl_coef >= 0.0, "algo.kl_coef", "must be >= 0")
+        need(a.max_refill_rounds >= 0, "algo.max_refill_rounds", "must be >= 0")
         for name in ("advantage", "policy_loss", "loss_agg", "kl_estimator"):
             choices = typing.get_args(typing.get_type_hints(AlgoConfig)[name])
             need(getattr(a, name) in choices, f"algo.{name}", f"must be one of {choices}")

@@ -84,10 +84,48 @@ class Sequence:
     advantage: float
 
 
+def has_reward_variance(group: list[Trajectory]) -> bool:
+    """Whether a group's episodes did not all get the same reward."""
+    return len({t.reward for t in group}) > 1
+
+
+def shape_groups(
+    groups: list[list[Trajectory]], *, drop_void_turns: bool, dynamic_sampling: bool
+) -> tuple[list[list[Trajectory]], dict[str, float]]:
+    """Filter episodes and groups before advantages (SimpleTIR void turns, DAPO zero variance).
+
+    Returns:
+        The groups left (empty ones removed), and ``data/*`` counters.
+    """
+    metrics = {"data/void_dropped": 0.0, "data/zero_variance_groups": 0.0}
+    out = []
+    for group in groups:
+        if drop_void_turns:
+            kept = [t for t in group if not t.info.get("void_turns", 0)]
+            metrics["data/void_dropped"] += len(group) - len(kept)
+            group = kept
+        if not group:
+            continue
+        if not has_reward_variance(group):
+            metrics["data/zero_variance_groups"] += 1
+            if dynamic_sampling:
+                continue
+        out.append(group)
+    return out, metrics
+
+
 def trajectories_to_sequences(
-    groups: list[list[Trajectory]], *, std_normalize: bool, estimator: str = "grpo"
+    groups: list[list[Trajectory]],
+    *,
+    std_normalize: bool,
+    estimator: str = "grpo",
+    mask_truncated: bool = False,
 ) -> tuple[list[Sequence], torch.Tensor]:
-    """Flatten groups to per-segment sequences; every segment shares its episode's advantage."""
+    """Flatten groups to per-segment sequences; every segment shares its episode's advantage.
+
+    With ``mask_truncated``, truncated episodes still count in their group's baseline but give
+    no sequences (DAPO's over-length masking).
+    """
     flat = [t for g in groups for t in g]
     if not flat:
         return [], torch.zeros(0)
@@ -99,6 +137,7 @@ def trajectories_to_sequences(
     seqs = [
         Sequence(list(s.token_ids), list(s.loss_mask), list(s.logprobs), float(adv_N[i]))
         for i, t in enumerate(flat)
+        if not (mask_truncated and t.truncated)
         for s in t.segments
         if s.num_sampled > 0
     ]
@@ -246,31 +285,40 @@ class Trainer:
         t_step = time.perf_counter()
 
         # ---- 1. tasks ------------------------------------------------------------------
-        indices = task_indices(self.num_train_tasks, cfg.seed, step, cfg.rollout.tasks_per_step)
-        groups = [
-            GroupSpec(
-                options={"task_index": idx, "split": "train"},
-                seed=derive_seed(cfg.seed, "env", step, b) % (2**31 - cfg.rollout.group_size),
-                metadata={"step": step, "task_index": idx},
-            )
-            for b, idx in enumerate(indices)
-        ]
+        B = cfg.rollout.tasks_per_step
+        indices = task_indices(self.num_train_tasks, cfg.seed, step, B)
 
-        # ---- 2. rollouts ---------------------------------------------------------------
-        self.runner.sampling = _with_seed(
-            self.runner.sampling, derive_seed(cfg.seed, "sample", step)
-        )
-        result = self.runner.run_groups(groups, cfg.rollout.group_size)
-        metrics = (
-            aggregate_trajectory_metrics([t for g in result.groups for t in g])
-            if result.groups
-            else {}
-        )
-        metrics.update(result.metrics)
+        # ---- 2. rollouts (and refills when dynamic sampling drops groups) --------------
+        groups: list[list[Trajectory]] = []
+        everything: list[Trajectory] = []
+        metrics: dict[str, float] = {}
+        for round_ in range(1 + (cfg.algo.max_refill_rounds if cfg.algo.dynamic_sampling else 0)):
+            if round_ > 0:
+                if len(groups) >= B:
+                    break
+                indices = self._refill_indices(step, round_, B)
+            result = self._rollout(step, round_, indices)
+            everything.extend(result.all_trajectories)
+            kept, shaping = shape_groups(
+                result.groups,
+                drop_void_turns=cfg.algo.drop_void_turns,
+                dynamic_sampling=cfg.algo.dynamic_sampling,
+            )
+            groups.extend(kept)
+            for k, v in {**result.metrics, **shaping}.items():
+                metrics[k] = metrics.get(k, 0.0) + v
+            metrics["data/rollout_rounds"] = float(round_ + 1)
+        groups = groups[:B]
+        # Rewards and env stats describe the groups trained on; rollout/* counts every episode.
+        trained = aggregate_trajectory_metrics([t for g in groups for t in g]) if groups else {}
+        metrics = {**trained, **metrics}
 
         # ---- 3. advantages -------------------------------------------------------------
         seqs, adv_N = trajectories_to_sequences(
-            result.groups, std_normalize=cfg.algo.std_normalize, estimator=cfg.algo.advantage
+            groups,
+            std_normalize=cfg.algo.std_normalize,
+            estimator=cfg.algo.advantage,
+            mask_truncated=cfg.algo.mask_truncated,
         )
         metrics["adv/abs_mean"] = float(adv_N.abs().mean()) if len(adv_N) else 0.0
         token_total = float(sum(sum(s.loss_mask) for s in seqs))
@@ -316,11 +364,35 @@ class Trainer:
         metrics["optim/lr"] = self.scheduler.get_last_lr()[0]
         metrics["perf/update_s"] = time.perf_counter() - t_update
         metrics["perf/step_s"] = time.perf_counter() - t_step
-        sampled = sum(t.num_sampled_tokens for t in result.all_trajectories)
+        sampled = sum(t.num_sampled_tokens for t in everything)
         metrics["perf/sampled_tokens_per_s"] = sampled / max(metrics["perf/rollout_s"], 1e-9)
         self.step += 1
-        self._last_trajectories = result.all_trajectories
+        self._last_trajectories = everything
+        self._last_groups = groups
         return metrics
+
+    def _rollout(self, step: int, round_: int, indices: list[int]) -> Any:
+        cfg = self.cfg
+        # Round 0 keeps the seeds of runs without refills: (seed, step) alone.
+        extra = (round_,) if round_ else ()
+        groups = [
+            GroupSpec(
+                options={"task_index": idx, "split": "train"},
+                seed=derive_seed(cfg.seed, "env", step, *extra, b)
+                % (2**31 - cfg.rollout.group_size),
+                metadata={"step": step, "task_index": idx, "round": round_},
+            )
+            for b, idx in enumerate(indices)
+        ]
+        self.runner.sampling = _with_seed(
+            self.runner.sampling, derive_seed(cfg.seed, "sample", step, *extra)
+        )
+        return self.runner.run_groups(groups, cfg.rollout.group_size)
+
+    def _refill_indices(self, step: int, round_: int, count: int) -> list[int]:
+        rng = np.random.default_rng(derive_seed(self.cfg.seed, "refill", step, round_))
+        high = self.num_train_tasks if self.num_train_tasks is not None else 2**31 - 1
+        return [int(i) for i in rng.integers(0, high, size=count)]
 
     def _micro_batch_loss(
         self, chunk: list[Sequence], token_total: float, seq_total: float
