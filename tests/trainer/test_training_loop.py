@@ -173,3 +173,46 @@ def test_dynamic_sampling_keeps_only_groups_with_reward_variance(tiny_model_path
         # every dropped group was counted, and rollouts of refill rounds were added up
         assert metrics["rollout/episodes"] == 4 * 2 * metrics["data/rollout_rounds"]
     assert refilled  # with ~20% success and groups of 4, some groups have no variance
+
+
+def test_kl_schedules_by_hand():
+    from turngym.trainer.trainer import kl_coef_at
+
+    assert kl_coef_at(5, 11, 0.1, None, "linear") == 0.1  # no final value: constant
+    assert kl_coef_at(5, 11, 0.1, 0.0, "constant") == 0.1
+    assert kl_coef_at(0, 11, 0.1, 0.0, "linear") == pytest.approx(0.1)
+    assert kl_coef_at(5, 11, 0.1, 0.0, "linear") == pytest.approx(0.05)  # halfway
+    assert kl_coef_at(10, 11, 0.1, 0.0, "linear") == pytest.approx(0.0)
+    # cosine: final + (start - final) * (1 + cos(pi * 5/10)) / 2 = 0.1 * 0.5
+    assert kl_coef_at(5, 11, 0.1, 0.0, "cosine") == pytest.approx(0.05)
+    # a quarter of the way: 0.1 * (1 + cos(pi/4)) / 2 = 0.0853553
+    assert kl_coef_at(2, 9, 0.1, 0.0, "cosine") == pytest.approx(0.0853553, abs=1e-6)
+
+
+def test_reference_refresh_resets_the_kl_and_survives_resume(tiny_model_path, tmp_path):
+    over = {"algo.kl_coef": 0.1, "algo.kl_estimator": "k1", "optim.lr": 1e-2}
+    plain = Trainer(keyword_config(tiny_model_path, tmp_path / "plain", **over), log=lambda s: None)
+    plain.train_step()
+    assert plain.train_step()["loss/kl"] != pytest.approx(0.0, abs=1e-6)
+
+    over_r = {**over, "algo.ref_refresh_every": 1, "checkpoint.resume": True}
+    fresh = Trainer(keyword_config(tiny_model_path, tmp_path / "r", **over_r), log=lambda s: None)
+    fresh.train_step()
+    # the policy that sampled step 2 is the reference: on-policy, k1 KL is zero
+    assert fresh.train_step()["loss/kl"] == pytest.approx(0.0, abs=1e-5)
+    fresh.save_checkpoint()
+    third = fresh.train_step()
+    resumed = Trainer(keyword_config(tiny_model_path, tmp_path / "r", **over_r), log=lambda s: None)
+    assert resumed.step == 2
+    again = resumed.train_step()
+    for key in ("loss/kl", "loss/policy", "optim/grad_norm"):
+        assert again[key] == pytest.approx(third[key], rel=1e-5, abs=1e-7), key
+
+
+def test_refresh_with_lora_is_rejected(tiny_model_path, tmp_path):
+    from turngym.trainer.config import ConfigError
+
+    with pytest.raises(ConfigError, match="algo.ref_refresh_every"):
+        keyword_config(
+            tiny_model_path, tmp_path, **{"lora.enabled": True, "algo.ref_refresh_every": 5}
+        ).validate()

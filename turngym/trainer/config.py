@@ -157,6 +157,13 @@ class AlgoConfig:
     """Clip range above 1 (DAPO's clip-higher); ``None`` uses ``clip_eps``."""
     kl_coef: float = 0.0
     """Weight of the KL penalty to the reference (initial) policy; 0 disables it."""
+    kl_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    """How the KL weight moves from ``kl_coef`` at step 0 to ``kl_coef_final`` at the last step."""
+    kl_coef_final: float | None = None
+    """KL weight at the last step (``None``: ``kl_coef``, i.e. constant)."""
+    ref_refresh_every: int = 0
+    """Copy the policy into the reference every this many steps (0: never). Needs full
+    fine-tuning: with LoRA the reference is the base model."""
     kl_estimator: Literal["k1", "k2", "k3"] = "k3"
     """Schulman's per-token KL estimator."""
     tis_cap: float | None = None
@@ -402,6 +409,13 @@ class TrainConfig:
         )
         need(a.kl_coef >= 0.0, "algo.kl_coef", "must be >= 0")
         need(a.max_refill_rounds >= 0, "algo.max_refill_rounds", "must be >= 0")
+        need(a.kl_coef_final is None or a.kl_coef_final >= 0, "algo.kl_coef_final", "must be >= 0")
+        need(a.ref_refresh_every >= 0, "algo.ref_refresh_every", "must be >= 0 (0: never)")
+        need(
+            not (a.ref_refresh_every and self.lora.enabled),
+            "algo.ref_refresh_every",
+            "needs full fine-tuning (with LoRA the reference is the base model)",
+        )
         for name in ("advantage", "policy_loss", "loss_agg", "kl_estimator"):
             choices = typing.get_args(typing.get_type_hints(AlgoConfig)[name])
             need(getattr(a, name) in choices, f"algo.{name}", f"must be one of {choices}")

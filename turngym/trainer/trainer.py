@@ -84,6 +84,23 @@ class Sequence:
     advantage: float
 
 
+def kl_coef_at(
+    step: int, total_steps: int, start: float, final: float | None, schedule: str
+) -> float:
+    """The KL weight at ``step`` (0-based) of ``total_steps`` under a schedule.
+
+    ``constant`` keeps ``start``; ``linear`` and ``cosine`` move from ``start`` to ``final``.
+    """
+    if final is None or schedule == "constant" or total_steps <= 1:
+        return start
+    frac = min(max(step / (total_steps - 1), 0.0), 1.0)
+    if schedule == "linear":
+        return start + (final - start) * frac
+    if schedule == "cosine":
+        return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    raise ValueError(f"unknown KL schedule {schedule!r}; use constant, linear or cosine")
+
+
 def has_reward_variance(group: list[Trajectory]) -> bool:
     """Whether a group's episodes did not all get the same reward."""
     return len({t.reward for t in group}) > 1
@@ -157,6 +174,7 @@ class Trainer:
         self.log = log
         self.out_dir = Path(self.cfg.output_dir)
         self.step = 0
+        self._kl_coef = config.algo.kl_coef
         self._setup()
 
     # ==================================================================================
@@ -195,7 +213,7 @@ class Trainer:
                     task_type="CAUSAL_LM",
                 ),
             )
-        elif cfg.algo.kl_coef > 0:
+        elif cfg.algo.kl_coef > 0 or (cfg.algo.kl_coef_final or 0) > 0:
             self.ref_model = copy.deepcopy(model).eval().requires_grad_(False)
         self.model = model
         trainable = [p for p in model.parameters() if p.requires_grad]
@@ -237,6 +255,8 @@ class Trainer:
                 self.step = int(state["step"])
                 if "rng" in state["extra"]:
                     set_rng_state(state["extra"]["rng"])
+                if "ref_model" in state["extra"] and self.ref_model is not None:
+                    self.ref_model.load_state_dict(state["extra"]["ref_model"])
                 self.log(f"resumed from step {self.step} ({self.out_dir / 'checkpoints'})")
 
     def _check_env(self, cfg: TrainConfig) -> None:
@@ -325,7 +345,12 @@ class Trainer:
         seq_total = float(len(seqs))
         # Sequences with zero advantage add nothing to the clipped loss; without a KL term
         # they are skipped (the normalizers still count them, so the loss is unchanged).
-        if cfg.algo.kl_coef == 0 and cfg.algo.entropy_coef == 0:
+        kl_coef = kl_coef_at(
+            step, cfg.steps, cfg.algo.kl_coef, cfg.algo.kl_coef_final, cfg.algo.kl_schedule
+        )
+        self._kl_coef = kl_coef
+        metrics["algo/kl_coef"] = kl_coef
+        if kl_coef == 0 and cfg.algo.entropy_coef == 0:
             seqs = [s for s in seqs if s.advantage != 0.0]
         metrics["perf/train_sequences"] = float(len(seqs))
 
@@ -367,6 +392,8 @@ class Trainer:
         sampled = sum(t.num_sampled_tokens for t in everything)
         metrics["perf/sampled_tokens_per_s"] = sampled / max(metrics["perf/rollout_s"], 1e-9)
         self.step += 1
+        if cfg.algo.ref_refresh_every and self.step % cfg.algo.ref_refresh_every == 0:
+            self.refresh_reference()
         self._last_trajectories = everything
         self._last_groups = groups
         return metrics
@@ -424,7 +451,7 @@ class Trainer:
             # the update, i.e. the current parameters (one optimizer step per batch).
             behaviour_BT, old_BT = old_BT, logprobs_BT.detach().float()
         ref_BT = None
-        if cfg.algo.kl_coef > 0:
+        if self._kl_coef > 0:
             with torch.no_grad():
                 if cfg.lora.enabled:
                     with self.model.disable_adapter():
@@ -444,7 +471,7 @@ class Trainer:
             token_normalizer=token_total,
             seq_normalizer=seq_total,
             ref_logprobs_BT=ref_BT,
-            kl_coef=cfg.algo.kl_coef,
+            kl_coef=self._kl_coef,
             kl_estimator=cfg.algo.kl_estimator,
             loss_type=cfg.algo.policy_loss,
             behaviour_logprobs_BT=behaviour_BT,
@@ -543,14 +570,21 @@ class Trainer:
             plot_rewards(self.out_dir / "metrics.jsonl", self.out_dir / "reward_curve.png")
         return last
 
+    def refresh_reference(self) -> None:
+        """Make the current policy the KL reference (``algo.ref_refresh_every``)."""
+        if self.ref_model is not None:
+            self.ref_model.load_state_dict(self.model.state_dict())
+
     def save_checkpoint(self) -> Path:
         """Write an atomic checkpoint of the current step."""
+        extra: dict[str, Any] = {"config": self.cfg.to_dict(), "rng": rng_state()}
+        if self.ref_model is not None and self.cfg.algo.ref_refresh_every:
+            # A refreshed reference is no longer the initial model: keep it for exact resume.
+            extra["ref_model"] = {
+                k: v.detach().cpu() for k, v in self.ref_model.state_dict().items()
+            }
         return self.checkpoints.save(
-            self.step,
-            self.model,
-            self.optimizer,
-            self.scheduler,
-            extra={"config": self.cfg.to_dict(), "rng": rng_state()},
+            self.step, self.model, self.optimizer, self.scheduler, extra=extra
         )
 
     def save_model(self, out: Path) -> Path:
