@@ -238,6 +238,18 @@ class CheckpointConfig:
 
 
 @dataclass
+class RewardTermConfig:
+    """One reward function of the rubric (see :mod:`turngym.trainer.rubric`)."""
+
+    fn: str = "turngym.trainer.rubric:has_boxed_answer"
+    """``"package.module:function"`` with TRL's signature ``fn(completions, **kwargs)``."""
+    weight: float = 1.0
+    """Weight in the training reward; 0 logs the term without training on it."""
+    name: str | None = None
+    """Metric name (``reward/<name>``); defaults to the function's name."""
+
+
+@dataclass
 class TrainConfig:
     """Everything a training run needs. The root of the config tree."""
 
@@ -257,6 +269,10 @@ class TrainConfig:
     """Evaluation."""
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     """Checkpointing."""
+    rewards: list[RewardTermConfig] = field(default_factory=list)
+    """Extra reward functions (a rubric) added to the env's return."""
+    env_reward_weight: float = 1.0
+    """Weight of the env's own return in the training reward (0: train on the rubric alone)."""
     steps: int = 100
     """Training steps (one optimizer step per B x G episodes)."""
     seed: int = 0

@@ -53,6 +53,7 @@ from turngym.trainer.metrics import (
     aggregate_trajectory_metrics,
     plot_rewards,
 )
+from turngym.trainer.rubric import RewardTerm, Rubric, RubricError, load_reward_fn
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -137,6 +138,7 @@ def trajectories_to_sequences(
     std_normalize: bool,
     estimator: str = "grpo",
     mask_truncated: bool = False,
+    rewards: list[float] | None = None,
 ) -> tuple[list[Sequence], torch.Tensor]:
     """Flatten groups to per-segment sequences; every segment shares its episode's advantage.
 
@@ -146,7 +148,9 @@ def trajectories_to_sequences(
     flat = [t for g in groups for t in g]
     if not flat:
         return [], torch.zeros(0)
-    rewards_N = torch.tensor([t.reward for t in flat], dtype=torch.float32)
+    rewards_N = torch.tensor(
+        rewards if rewards is not None else [t.reward for t in flat], dtype=torch.float32
+    )
     group_ids_N = torch.tensor([gi for gi, g in enumerate(groups) for _ in g])
     adv_N = compute_advantages(
         rewards_N, group_ids_N, estimator=estimator, std_normalize=std_normalize
@@ -248,6 +252,20 @@ class Trainer:
                 top_k=cfg.rollout.top_k,
             )
         )
+        try:
+            self.rubric = Rubric(
+                [
+                    RewardTerm(
+                        name=term.name or term.fn.rpartition(":")[2],
+                        fn=load_reward_fn(term.fn),
+                        weight=term.weight,
+                    )
+                    for term in cfg.rewards
+                ],
+                env_weight=cfg.env_reward_weight,
+            )
+        except RubricError as exc:
+            raise ConfigError(f"rewards: {exc}") from exc
         self.checkpoints = CheckpointManager(self.out_dir / "checkpoints", keep=cfg.checkpoint.keep)
         if cfg.checkpoint.resume:
             state = self.checkpoints.load_latest(self.model, self.optimizer, self.scheduler)
@@ -333,12 +351,17 @@ class Trainer:
         trained = aggregate_trajectory_metrics([t for g in groups for t in g]) if groups else {}
         metrics = {**trained, **metrics}
 
-        # ---- 3. advantages -------------------------------------------------------------
+        # ---- 3. rewards (env return + rubric) and advantages ---------------------------
+        flat_rewards, rubric_metrics = self.rubric.score([t for g in groups for t in g])
+        metrics.update(rubric_metrics)
+        if not self.rubric.is_trivial and flat_rewards:
+            metrics["reward/train_mean"] = sum(flat_rewards) / len(flat_rewards)
         seqs, adv_N = trajectories_to_sequences(
             groups,
             std_normalize=cfg.algo.std_normalize,
             estimator=cfg.algo.advantage,
             mask_truncated=cfg.algo.mask_truncated,
+            rewards=flat_rewards,
         )
         metrics["adv/abs_mean"] = float(adv_N.abs().mean()) if len(adv_N) else 0.0
         token_total = float(sum(sum(s.loss_mask) for s in seqs))
