@@ -36,6 +36,8 @@ from turngym.trainer.metrics import (
     plot_rewards,
     read_metrics,
 )
+from turngym.trainer.rubric import RewardTerm, Rubric
+from turngym.trainer.task_selection import MoppsSelector
 
 if TYPE_CHECKING:
     from turngym.trainer.trainer import Trainer
@@ -51,9 +53,12 @@ __all__ = [
     "EvalConfig",
     "LoraConfig",
     "MetricsLogger",
+    "MoppsSelector",
     "ModelConfig",
     "OptimConfig",
+    "RewardTerm",
     "RolloutConfig",
+    "Rubric",
     "TrainConfig",
     "Trainer",
     "aggregate_trajectory_metrics",

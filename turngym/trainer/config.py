@@ -177,6 +177,16 @@ class AlgoConfig:
     groups of new tasks (DAPO, Yu et al. 2025)."""
     max_refill_rounds: int = 3
     """With ``dynamic_sampling``, extra rollout rounds per step at most."""
+    task_selection: Literal["uniform", "mopps"] = "uniform"
+    """Which tasks a step trains on: a uniform schedule, or MoPPS (Qu et al. 2025): tasks whose
+    estimated success rate (a Beta posterior from earlier rollouts) is closest to
+    ``selection_target``."""
+    selection_target: float = 0.5
+    """MoPPS: the success rate to aim for (0.5: most reward variance)."""
+    selection_candidates: int = 4
+    """MoPPS: candidate tasks drawn per selected task."""
+    selection_decay: float = 0.9
+    """MoPPS: forgetting factor of the posteriors per step (1: none)."""
     drop_void_turns: bool = False
     """Leave out episodes with a void turn (neither a tool call nor an answer; the env's
     ``info["void_turns"]``), as SimpleTIR does (Xue et al. 2025)."""
@@ -425,6 +435,9 @@ class TrainConfig:
         )
         need(a.kl_coef >= 0.0, "algo.kl_coef", "must be >= 0")
         need(a.max_refill_rounds >= 0, "algo.max_refill_rounds", "must be >= 0")
+        need(0.0 < a.selection_target < 1.0, "algo.selection_target", "must be in (0, 1)")
+        need(a.selection_candidates >= 1, "algo.selection_candidates", "must be >= 1")
+        need(0.0 < a.selection_decay <= 1.0, "algo.selection_decay", "must be in (0, 1]")
         need(a.kl_coef_final is None or a.kl_coef_final >= 0, "algo.kl_coef_final", "must be >= 0")
         need(a.ref_refresh_every >= 0, "algo.ref_refresh_every", "must be >= 0 (0: never)")
         need(

@@ -54,6 +54,7 @@ from turngym.trainer.metrics import (
     plot_rewards,
 )
 from turngym.trainer.rubric import RewardTerm, Rubric, RubricError, load_reward_fn
+from turngym.trainer.task_selection import MoppsSelector
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -100,6 +101,19 @@ def kl_coef_at(
     if schedule == "cosine":
         return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * frac))
     raise ValueError(f"unknown KL schedule {schedule!r}; use constant, linear or cosine")
+
+
+def task_successes(groups: list[list[Trajectory]]) -> dict[int, tuple[float, int]]:
+    """``{task_index: (successes, episodes)}``; success is ``info["success"]``, else reward > 0."""
+    out: dict[int, tuple[float, int]] = {}
+    for group in groups:
+        task = group[0].metadata.get("task_index")
+        if task is None:
+            continue
+        wins = sum(float(bool(t.info.get("success", t.reward > 0))) for t in group)
+        old_wins, old_n = out.get(int(task), (0.0, 0))
+        out[int(task)] = (old_wins + wins, old_n + len(group))
+    return out
 
 
 def has_reward_variance(group: list[Trajectory]) -> bool:
@@ -266,6 +280,13 @@ class Trainer:
             )
         except RubricError as exc:
             raise ConfigError(f"rewards: {exc}") from exc
+        self.selector: MoppsSelector | None = None
+        if cfg.algo.task_selection == "mopps":
+            self.selector = MoppsSelector(
+                target=cfg.algo.selection_target,
+                candidates_per_slot=cfg.algo.selection_candidates,
+                decay=cfg.algo.selection_decay,
+            )
         self.checkpoints = CheckpointManager(self.out_dir / "checkpoints", keep=cfg.checkpoint.keep)
         if cfg.checkpoint.resume:
             state = self.checkpoints.load_latest(self.model, self.optimizer, self.scheduler)
@@ -273,6 +294,8 @@ class Trainer:
                 self.step = int(state["step"])
                 if "rng" in state["extra"]:
                     set_rng_state(state["extra"]["rng"])
+                if "task_selector" in state["extra"] and self.selector is not None:
+                    self.selector.load_state_dict(state["extra"]["task_selector"])
                 if "ref_model" in state["extra"] and self.ref_model is not None:
                     self.ref_model.load_state_dict(state["extra"]["ref_model"])
                 self.log(f"resumed from step {self.step} ({self.out_dir / 'checkpoints'})")
@@ -324,7 +347,14 @@ class Trainer:
 
         # ---- 1. tasks ------------------------------------------------------------------
         B = cfg.rollout.tasks_per_step
-        indices = task_indices(self.num_train_tasks, cfg.seed, step, B)
+        if self.selector is None:
+            indices = task_indices(self.num_train_tasks, cfg.seed, step, B)
+        else:
+            indices = self.selector.select(
+                lambda n: self._candidate_indices(step, n),
+                B,
+                np.random.default_rng(derive_seed(cfg.seed, "select", step)),
+            )
 
         # ---- 2. rollouts (and refills when dynamic sampling drops groups) --------------
         groups: list[list[Trajectory]] = []
@@ -337,6 +367,8 @@ class Trainer:
                 indices = self._refill_indices(step, round_, B)
             result = self._rollout(step, round_, indices)
             everything.extend(result.all_trajectories)
+            if self.selector is not None:
+                self.selector.update(task_successes(result.groups))
             kept, shaping = shape_groups(
                 result.groups,
                 drop_void_turns=cfg.algo.drop_void_turns,
@@ -438,6 +470,11 @@ class Trainer:
             self.runner.sampling, derive_seed(cfg.seed, "sample", step, *extra)
         )
         return self.runner.run_groups(groups, cfg.rollout.group_size)
+
+    def _candidate_indices(self, step: int, count: int) -> list[int]:
+        rng = np.random.default_rng(derive_seed(self.cfg.seed, "candidates", step))
+        high = self.num_train_tasks if self.num_train_tasks is not None else 2**31 - 1
+        return [int(i) for i in rng.integers(0, high, size=count)]
 
     def _refill_indices(self, step: int, round_: int, count: int) -> list[int]:
         rng = np.random.default_rng(derive_seed(self.cfg.seed, "refill", step, round_))
@@ -601,6 +638,8 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         """Write an atomic checkpoint of the current step."""
         extra: dict[str, Any] = {"config": self.cfg.to_dict(), "rng": rng_state()}
+        if self.selector is not None:
+            extra["task_selector"] = self.selector.state_dict()
         if self.ref_model is not None and self.cfg.algo.ref_refresh_every:
             # A refreshed reference is no longer the initial model: keep it for exact resume.
             extra["ref_model"] = {
