@@ -17,14 +17,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from turngym.tools.sandbox.base import ExecResult, ExecStatus, SandboxClosedError
+from turngym.tools.sandbox._lifecycle import LimitedSandbox
+from turngym.tools.sandbox.base import ExecResult, ExecStatus
 
 if TYPE_CHECKING:
     from turngym.tools.sandbox.session import ProcessSession
@@ -65,13 +65,6 @@ class Launched:
 
 
 # ---- limits ---------------------------------------------------------------------------------
-
-
-def check_positive(owner: str, **values: float | None) -> None:
-    """Raise ``ValueError`` naming the first value that is set but not positive."""
-    for label, value in values.items():
-        if value is not None and not value > 0:
-            raise ValueError(f"{owner} {label} must be positive, got {value!r}")
 
 
 def rlimits(
@@ -267,7 +260,7 @@ def collect(
 # ---- the shared sandbox ---------------------------------------------------------------------
 
 
-class ProcessSandbox:
+class ProcessSandbox(LimitedSandbox):
     """Base of the process-based backends: limits, ``run``, ``session``, ``close``.
 
     Subclasses implement :meth:`_launch` (start the interpreter on a ``-c`` program in a
@@ -298,25 +291,15 @@ class ProcessSandbox:
     ):
         if os.name != "posix":
             raise OSError(f"{type(self).__name__} needs a POSIX system (process groups, rlimits)")
-        check_positive(
-            type(self).__name__,
+        self._init_limits(
             timeout_s=timeout_s,
             memory_mb=memory_mb,
             cpu_time_s=cpu_time_s,
             max_output_bytes=max_output_bytes,
             max_file_bytes=max_file_bytes,
             max_open_files=max_open_files,
+            sessions=weakref.WeakSet(),
         )
-        self.timeout_s = float(timeout_s)
-        self.memory_mb = memory_mb
-        self.cpu_time_s = cpu_time_s
-        self.max_output_bytes = int(max_output_bytes)
-        self.max_file_bytes = max_file_bytes
-        self.max_open_files = max_open_files
-        self._lock = threading.Lock()
-        self._running: set[Launched] = set()
-        self._sessions: weakref.WeakSet[ProcessSession] = weakref.WeakSet()
-        self._closed = False
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -359,31 +342,8 @@ class ProcessSandbox:
 
         self._check_open()
         session = ProcessSession(self, timeout_s=timeout_s)
-        with self._lock:
-            self._sessions.add(session)
+        self._add_session(session)
         return session
-
-    def close(self) -> None:
-        """Kill every program and session still running, refuse new runs; idempotent."""
-        with self._lock:
-            self._closed = True
-            running = list(self._running)
-            sessions = list(self._sessions)
-        for launched in running:
-            launched.kill()
-        for session in sessions:
-            session.close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    def __enter__(self) -> ProcessSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
@@ -392,17 +352,6 @@ class ProcessSandbox:
         )
 
     # ---- helpers shared with sessions ---------------------------------------------------
-
-    def resolve_timeout(self, timeout: float | None) -> float:
-        """``timeout`` checked, or the sandbox's default."""
-        limit = self.timeout_s if timeout is None else float(timeout)
-        if not limit > 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
-        return limit
-
-    def cpu_limit(self, timeout: float) -> float:
-        """CPU seconds allowed for a run with wall limit ``timeout``."""
-        return self.cpu_time_s if self.cpu_time_s is not None else math.ceil(timeout) + 1
 
     def make_workdir(self) -> str:
         """A fresh private temporary directory on the host for one run or session."""
@@ -423,10 +372,7 @@ class ProcessSandbox:
             RuntimeError: The interpreter could not be started.
         """
         launched = self._launch(workdir, program, cpu_s=cpu_s, stdin=stdin, pass_fds=pass_fds)
-        with self._lock:
-            self._running.add(launched)
-            closed = self._closed
-        if closed:  # close() raced with this start: do not leave it running
+        if self._track(launched):  # close() raced with this start: do not leave it running
             launched.kill()
         return launched
 
@@ -435,14 +381,12 @@ class ProcessSandbox:
         try:
             returncode = launched.proc.wait()
         finally:
-            with self._lock:
-                self._running.discard(launched)
+            self._untrack(launched)
             launched.release()
         return launched.returncode_map(returncode)
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError(f"{type(self).__name__} used after close()")
+    def _kill_running(self, item: Launched) -> None:
+        item.kill()
 
     # ---- one run ------------------------------------------------------------------------
 
@@ -487,6 +431,18 @@ class ProcessSandbox:
         stdout and stderr must be pipes (``proc.stdout`` / ``proc.stderr``).
         """
         raise NotImplementedError
+
+    def _rlimits(
+        self, cpu_s: float | None, *, max_processes: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """The rlimits for a process started with CPU limit ``cpu_s`` under this sandbox."""
+        return rlimits(
+            cpu_s=cpu_s,
+            memory_mb=self.memory_mb,
+            max_file_bytes=self.max_file_bytes,
+            max_open_files=self.max_open_files,
+            max_processes=max_processes,
+        )
 
     def _popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         try:

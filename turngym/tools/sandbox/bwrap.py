@@ -62,14 +62,13 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any, Literal, TypeVar
 
+from turngym.tools.sandbox._lifecycle import check_positive
 from turngym.tools.sandbox._process import (
     THREAD_ENV,
     Launched,
     ProcessSandbox,
-    check_positive,
     kill_group,
     preexec,
-    rlimits,
 )
 from turngym.tools.sandbox.base import SandboxClosedError
 
@@ -187,9 +186,6 @@ class BwrapSandbox(ProcessSandbox):
         if cgroup_parent is not None:
             weakref.finalize(self, _cleanup, self._slots, self._busy_cgroups, self._lock)
 
-    def __enter__(self) -> BwrapSandbox:
-        return self
-
     def __repr__(self) -> str:
         return (
             f"BwrapSandbox(timeout_s={self.timeout_s}, memory_mb={self.memory_mb}, "
@@ -207,12 +203,8 @@ class BwrapSandbox(ProcessSandbox):
         stdin: int | None,
         pass_fds: Iterable[int],
     ) -> Launched:
-        limits = rlimits(
-            cpu_s=cpu_s,
-            memory_mb=self.memory_mb,
-            max_file_bytes=self.max_file_bytes,
-            max_open_files=self.max_open_files,
-            max_processes=self.max_processes if self.process_cap == "rlimit" else None,
+        limits = self._rlimits(
+            cpu_s, max_processes=self.max_processes if self.process_cap == "rlimit" else None
         )
         argv = self.command(workdir, program)
         fds = tuple(pass_fds)

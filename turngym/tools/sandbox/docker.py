@@ -56,9 +56,10 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from turngym.tools.sandbox._process import THREAD_ENV, check_positive, exec_status
+from turngym.tools.sandbox._lifecycle import LimitedSandbox, SessionLifecycle
+from turngym.tools.sandbox._process import THREAD_ENV, exec_status
 from turngym.tools.sandbox.base import ExecResult, ExecStatus, SandboxClosedError
-from turngym.tools.sandbox.session import RESTART_NOTE, SERVER
+from turngym.tools.sandbox.session import SERVER, cell_result, frame_request, parse_reply
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -104,7 +105,7 @@ def _signal_status(code: int) -> int:
     return -(code - 128) if 128 < code < 128 + 65 else code
 
 
-class DockerSandbox:
+class DockerSandbox(LimitedSandbox):
     """Runs each Python program in a fresh, locked-down Docker container. See the module doc.
 
     Args:
@@ -156,25 +157,17 @@ class DockerSandbox:
         extra_env: Mapping[str, str] | None = None,
         client: Any | None = None,
     ):
-        check_positive(
-            "DockerSandbox",
+        self._init_limits(
             timeout_s=timeout_s,
             memory_mb=memory_mb,
             cpu_time_s=cpu_time_s,
             max_output_bytes=max_output_bytes,
             max_file_bytes=max_file_bytes,
             max_open_files=max_open_files,
-            max_processes=max_processes,
-            cpus=cpus,
-            tmp_mb=tmp_mb,
+            sessions=weakref.WeakSet(),
+            extra=[("max_processes", max_processes), ("cpus", cpus), ("tmp_mb", tmp_mb)],
         )
         self.image = image
-        self.timeout_s = float(timeout_s)
-        self.memory_mb = memory_mb
-        self.cpu_time_s = cpu_time_s
-        self.max_output_bytes = int(max_output_bytes)
-        self.max_file_bytes = max_file_bytes
-        self.max_open_files = max_open_files
         self.max_processes = max_processes
         self.cpus = cpus
         self.tmp_mb = int(tmp_mb)
@@ -183,10 +176,6 @@ class DockerSandbox:
         self.python = python
         self.extra_env = dict(extra_env or {})
         self.client = client if client is not None else connect_docker()
-        self._lock = threading.Lock()
-        self._running: set[Any] = set()
-        self._sessions: weakref.WeakSet[DockerSession] = weakref.WeakSet()
-        self._closed = False
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -221,8 +210,7 @@ class DockerSandbox:
         try:
             return self._execute(container, limit)
         finally:
-            with self._lock:
-                self._running.discard(container)
+            self._untrack(container)
             with contextlib.suppress(Exception):
                 container.remove(force=True)
 
@@ -238,32 +226,8 @@ class DockerSandbox:
         """
         self._check_open()
         session = DockerSession(self, timeout_s=timeout_s)
-        with self._lock:
-            self._sessions.add(session)
+        self._add_session(session)
         return session
-
-    def close(self) -> None:
-        """Kill every container and session still running, refuse new runs; idempotent."""
-        with self._lock:
-            self._closed = True
-            running = list(self._running)
-            sessions = list(self._sessions)
-        for container in running:
-            with contextlib.suppress(Exception):
-                container.kill()
-        for session in sessions:
-            session.close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    def __enter__(self) -> DockerSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
@@ -272,16 +236,9 @@ class DockerSandbox:
             f"network_disabled={self.network_disabled})"
         )
 
-    def resolve_timeout(self, timeout: float | None) -> float:
-        """``timeout`` checked, or the sandbox's default."""
-        limit = self.timeout_s if timeout is None else float(timeout)
-        if not limit > 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
-        return limit
-
-    def cpu_limit(self, timeout: float) -> float:
-        """CPU seconds allowed for a run with wall limit ``timeout``."""
-        return self.cpu_time_s if self.cpu_time_s is not None else math.ceil(timeout) + 1
+    def _kill_running(self, item: Any) -> None:
+        with contextlib.suppress(Exception):
+            item.kill()
 
     # ---- the container ------------------------------------------------------------------
 
@@ -357,10 +314,7 @@ class DockerSandbox:
             container = self.client.containers.create(**options)
         except Exception as exc:
             raise _unavailable(exc, self.image) from exc
-        with self._lock:
-            self._running.add(container)
-            closed = self._closed
-        if closed:  # close() raced with this run
+        if self._track(container):  # close() raced with this run
             with contextlib.suppress(Exception):
                 container.remove(force=True)
             raise SandboxClosedError("DockerSandbox used after close()")
@@ -449,14 +403,6 @@ class DockerSandbox:
             status=status,
             wall_time_s=wall,
         )
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError("DockerSandbox used after close()")
-
-    def _untrack(self, container: Any) -> None:
-        with self._lock:
-            self._running.discard(container)
 
 
 # ---- connecting -----------------------------------------------------------------------------
@@ -563,7 +509,6 @@ _turngym_relay(__import__("sys").argv.pop(1))
 """
 _RELAY_HEADER = struct.Struct(">BI")
 _DOCKER_HEADER = struct.Struct(">BxxxL")
-_REQUEST_HEADER = struct.Struct(">I")
 _SESSION_START_S = 60.0
 
 
@@ -631,20 +576,7 @@ class _Attached:
             self.sock.close()
 
 
-def _parse_reply(buf: bytearray) -> dict[str, Any] | None:
-    if len(buf) < _REQUEST_HEADER.size:
-        return None
-    (size,) = _REQUEST_HEADER.unpack_from(buf)
-    if len(buf) < _REQUEST_HEADER.size + size:
-        return None
-    try:
-        reply = json.loads(bytes(buf[_REQUEST_HEADER.size : _REQUEST_HEADER.size + size]))
-    except ValueError:
-        return {"exit_code": 1}
-    return reply if isinstance(reply, dict) else {"exit_code": 1}
-
-
-class DockerSession:
+class DockerSession(SessionLifecycle):
     """A persistent interpreter in one long-lived container: variables live across cells.
 
     Made by :meth:`DockerSandbox.session`. The container (same isolation and limits as a run's,
@@ -662,13 +594,9 @@ class DockerSession:
     """
 
     def __init__(self, sandbox: DockerSandbox, *, timeout_s: float | None = None):
-        self.sandbox = sandbox
-        self.timeout_s = sandbox.resolve_timeout(timeout_s)
-        self._lock = threading.Lock()
+        self._init_session(sandbox, timeout_s)
         self._container: Any | None = None
         self._attached: _Attached | None = None
-        self._closed = False
-        self._lost_state = False
         self._oom_killed = False
         self.starts = 0
         """How many containers this session has started (more than 1: it was restarted)."""
@@ -693,7 +621,7 @@ class DockerSession:
             ValueError: ``timeout`` is not positive.
             SandboxUnavailableError: The container could not be started.
         """
-        limit = self.sandbox.resolve_timeout(timeout if timeout is not None else self.timeout_s)
+        limit = self._cell_limit(timeout)
         with self._lock:
             if self._closed or self.sandbox.closed:
                 raise SandboxClosedError("SandboxSession.run called after close()")
@@ -703,26 +631,18 @@ class DockerSession:
             note = ""
             if self._attached is None:
                 self._start()
-                if self._lost_state:
-                    note = RESTART_NOTE + "\n"
-                    self._lost_state = False
+                note = self._take_restart_note()
             return self._cell(code, limit, note)
 
     def close(self) -> None:
         """Kill and remove the container; safe to call more than once."""
-        self._closed = True
+        super().close()
+
+    def _interrupt(self) -> None:
         container = self._container
         if container is not None:
             with contextlib.suppress(Exception):
-                container.kill()  # unblocks a run in progress
-        with self._lock:
-            self._stop()
-
-    def __enter__(self) -> DockerSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+                container.kill()
 
     def __repr__(self) -> str:
         return (
@@ -758,7 +678,7 @@ class DockerSession:
                     reply_buf += data
                 elif channel == 2:
                     err += data
-            reply = _parse_reply(reply_buf)
+            reply = parse_reply(reply_buf)
             if reply is not None:
                 if reply.get("ready"):
                     return
@@ -803,7 +723,7 @@ class DockerSession:
         reply: dict[str, Any] | None = None
         body = json.dumps({"code": code, "cpu_s": self.sandbox.cpu_limit(timeout)}).encode()
         try:
-            attached.send(_REQUEST_HEADER.pack(len(body)) + body)
+            attached.send(frame_request(body))
         except OSError:
             attached.eof = True
         while reply is None and not attached.eof and not truncated:
@@ -822,18 +742,12 @@ class DockerSession:
                 elif channel == 4:
                     with contextlib.suppress(ValueError):
                         exit_status = int(data)
-            reply = _parse_reply(reply_buf)
+            reply = parse_reply(reply_buf)
         stdout = out.decode("utf-8", "replace")
         stderr = note + err.decode("utf-8", "replace")
-        if reply is not None and "exit_code" in reply and not truncated:
-            exit_code = int(reply["exit_code"])
-            status: ExecStatus = "ok" if exit_code == 0 else "error"
-            if (
-                exit_code != 0
-                and exec_status(exit_code, stderr, timed_out=False, truncated=False) == "oom"
-            ):
-                status = "oom"
-            return ExecResult(stdout, stderr, exit_code, status, time.monotonic() - start)
+        result = cell_result(reply, stdout, stderr, start, truncated=truncated)
+        if result is not None:
+            return result
         # The session is over: timed out, flooded, or the interpreter (or container) died.
         if attached.eof and exit_status is None:  # read what is left: the exit status frame
             for channel, data in attached.read(time.monotonic()) or []:
@@ -843,6 +757,7 @@ class DockerSession:
         container_status = self._stop()
         self._lost_state = True
         returncode = exit_status if exit_status is not None else container_status
+        status: ExecStatus
         if timed_out:
             status = "timeout"
         elif truncated:

@@ -45,15 +45,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from turngym.tools.sandbox._process import check_positive
+from turngym.tools.sandbox._lifecycle import SandboxLifecycle, SessionLifecycle, check_positive
 from turngym.tools.sandbox.base import ExecResult, ExecStatus, SandboxClosedError
 from turngym.tools.sandbox.docker import SandboxUnavailableError
-from turngym.tools.sandbox.session import RESTART_NOTE
 
 __all__ = ["E2B_API_KEY_ENV", "E2B_PIP_EXTRA", "E2BSandbox", "E2BSession"]
 
@@ -107,7 +105,7 @@ def _message_text(message: Any) -> str:
     return message if isinstance(message, str) else str(getattr(message, "line", message))
 
 
-class E2BSandbox:
+class E2BSandbox(SandboxLifecycle):
     """Runs Python programs in E2B cloud sandboxes. See the module docstring.
 
     Args:
@@ -161,10 +159,7 @@ class E2BSandbox:
         self.allow_internet_access = allow_internet_access
         self.envs = dict(envs or {})
         self._factory = sandbox_factory or self._default_factory(api_key)
-        self._lock = threading.Lock()
-        self._running: set[Any] = set()
-        self._sessions: set[E2BSession] = set()
-        self._closed = False
+        self._init_lifecycle(set())
 
     def _default_factory(self, api_key: str | None) -> Callable[[], Any]:
         key = api_key or os.environ.get(E2B_API_KEY_ENV)
@@ -236,31 +231,8 @@ class E2BSandbox:
         """
         self._check_open()
         session = E2BSession(self, timeout_s=timeout_s)
-        with self._lock:
-            self._sessions.add(session)
+        self._add_session(session)
         return session
-
-    def close(self) -> None:
-        """Kill every remote sandbox and session still running, refuse new runs; idempotent."""
-        with self._lock:
-            self._closed = True
-            running = list(self._running)
-            sessions = list(self._sessions)
-        for remote in running:
-            self.kill_remote(remote)
-        for session in sessions:
-            session.close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
-
-    def __enter__(self) -> E2BSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
@@ -270,13 +242,6 @@ class E2BSandbox:
         )
 
     # ---- helpers shared with sessions ---------------------------------------------------
-
-    def resolve_timeout(self, timeout: float | None) -> float:
-        """``timeout`` checked, or the sandbox's default."""
-        limit = self.timeout_s if timeout is None else float(timeout)
-        if not limit > 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
-        return limit
 
     def create_remote(self) -> Any:
         """Create and track a remote sandbox.
@@ -297,20 +262,19 @@ class E2BSandbox:
                 f"sandbox backend 'e2b': the E2B service {what} ({type(exc).__name__}: {exc}); "
                 "check the key, network access to e2b.dev, and the template name"
             ) from exc
-        with self._lock:
-            self._running.add(remote)
-            closed = self._closed
-        if closed:  # close() raced with this start
+        if self._track(remote):  # close() raced with this start
             self.kill_remote(remote)
             raise SandboxClosedError("E2BSandbox used after close()")
         return remote
 
     def kill_remote(self, remote: Any) -> None:
         """Kill a remote sandbox and stop tracking it (errors are ignored: it may be gone)."""
-        with self._lock:
-            self._running.discard(remote)
+        self._untrack(remote)
         with contextlib.suppress(Exception):
             remote.kill()
+
+    def _kill_running(self, item: Any) -> None:
+        self.kill_remote(item)
 
     def execute(
         self, remote: Any, code: str, timeout: float, *, notebook: bool
@@ -417,10 +381,6 @@ class E2BSandbox:
             wall_time_s=time.monotonic() - start,
         )
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError("E2BSandbox used after close()")
-
     def _forget(self, session: E2BSession) -> None:
         with self._lock:
             self._sessions.discard(session)
@@ -437,7 +397,7 @@ def _exit_code(value: str) -> int:
         return 1
 
 
-class E2BSession:
+class E2BSession(SessionLifecycle):
     """A persistent kernel in one remote E2B sandbox: variables live across ``run`` calls.
 
     Made by :meth:`E2BSandbox.session`. The remote sandbox starts on the first :meth:`run` and
@@ -451,12 +411,8 @@ class E2BSession:
     """
 
     def __init__(self, sandbox: E2BSandbox, *, timeout_s: float | None = None):
-        self.sandbox = sandbox
-        self.timeout_s = sandbox.resolve_timeout(timeout_s)
-        self._lock = threading.Lock()
+        self._init_session(sandbox, timeout_s)
         self._remote: Any | None = None
-        self._closed = False
-        self._lost_state = False
         self.starts = 0
         """How many remote sandboxes this session has started (more than 1: restarted)."""
 
@@ -480,7 +436,7 @@ class E2BSession:
             ValueError: ``timeout`` is not positive.
             SandboxUnavailableError: The service failed (not the code).
         """
-        limit = self.sandbox.resolve_timeout(timeout if timeout is not None else self.timeout_s)
+        limit = self._cell_limit(timeout)
         with self._lock:
             if self._closed or self.sandbox.closed:
                 raise SandboxClosedError("E2BSession.run called after close()")
@@ -488,9 +444,7 @@ class E2BSession:
             if self._remote is None:
                 self._remote = self.sandbox.create_remote()
                 self.starts += 1
-                if self._lost_state:
-                    note = RESTART_NOTE + "\n"
-                    self._lost_state = False
+                note = self._take_restart_note()
             try:
                 result, dead = self.sandbox.execute(self._remote, code, limit, notebook=True)
             except BaseException:
@@ -523,12 +477,6 @@ class E2BSession:
         if remote is not None:
             self.sandbox.kill_remote(remote)
             self._lost_state = True
-
-    def __enter__(self) -> E2BSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"E2BSession(alive={self.alive}, starts={self.starts})"

@@ -36,7 +36,6 @@ from turngym.tools.sandbox._process import (
     ProcessSandbox,
     kill_group,
     preexec,
-    rlimits,
 )
 
 __all__ = ["LocalSandbox"]
@@ -86,9 +85,6 @@ class LocalSandbox(ProcessSandbox):
         self.python = python or sys.executable
         self.extra_env = dict(extra_env or {})
 
-    def __enter__(self) -> LocalSandbox:
-        return self
-
     def _launch(
         self,
         workdir: str,
@@ -98,12 +94,7 @@ class LocalSandbox(ProcessSandbox):
         stdin: int | None,
         pass_fds: Iterable[int],
     ) -> Launched:
-        limits = rlimits(
-            cpu_s=cpu_s,
-            memory_mb=self.memory_mb,
-            max_file_bytes=self.max_file_bytes,
-            max_open_files=self.max_open_files,
-        )
+        limits = self._rlimits(cpu_s)
         proc = self._popen(
             [self.python, "-I", "-u", "-X", "utf8", "-c", program],
             cwd=workdir,

@@ -29,10 +29,10 @@ import selectors
 import shutil
 import struct
 import subprocess
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from turngym.tools.sandbox._lifecycle import RESTART_NOTE, SessionLifecycle
 from turngym.tools.sandbox._process import (
     Launched,
     exec_status,
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RESTART_NOTE", "SERVER", "ProcessSession"]
 
-RESTART_NOTE = "[session restarted: the previous one ended, variables from earlier cells are lost]"
-"""First line of stderr of the first cell run in a restarted session."""
 _START_TIMEOUT_S = 60.0
 _POLL_S = 0.05
 _EXIT_WAIT_S = 0.5
@@ -139,7 +137,7 @@ _turngym_session({ctl_fd})
 """
 
 
-class ProcessSession:
+class ProcessSession(SessionLifecycle):
     """A persistent interpreter in a process-based sandbox (``local`` or ``bwrap``).
 
     Made by :meth:`~turngym.tools.sandbox.LocalSandbox.session` or
@@ -154,14 +152,10 @@ class ProcessSession:
     """
 
     def __init__(self, sandbox: ProcessSandbox, *, timeout_s: float | None = None):
-        self.sandbox = sandbox
-        self.timeout_s = sandbox.resolve_timeout(timeout_s)
-        self._lock = threading.Lock()
+        self._init_session(sandbox, timeout_s)
         self._launched: Launched | None = None
         self._ctl_read: int | None = None
         self._workdir: str | None = None
-        self._closed = False
-        self._lost_state = False
         self.starts = 0
         """How many interpreters this session has started (more than 1: it was restarted)."""
         self.started_at: float | None = None
@@ -193,14 +187,10 @@ class ProcessSession:
             ValueError: ``timeout`` is not positive.
             RuntimeError: The interpreter could not be started (a host problem).
         """
-        limit = self.sandbox.resolve_timeout(timeout if timeout is not None else self.timeout_s)
+        limit = self._cell_limit(timeout)
         with self._lock:
             self._ensure_started("run")
-            note = ""
-            if self._lost_state:
-                note = RESTART_NOTE + "\n"
-                self._lost_state = False
-            return self._cell(code, limit, note)
+            return self._cell(code, limit, self._take_restart_note())
 
     def start(self) -> None:
         """Start the interpreter now (if it is not running), so that no cell waits for it.
@@ -224,18 +214,12 @@ class ProcessSession:
 
     def close(self) -> None:
         """Kill the interpreter and remove its working directory; safe to call more than once."""
-        self._closed = True
+        super().close()
+
+    def _interrupt(self) -> None:
         launched = self._launched
         if launched is not None:
-            launched.kill()  # unblocks a run in progress
-        with self._lock:
-            self._stop()
-
-    def __enter__(self) -> ProcessSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            launched.kill()
 
     def __repr__(self) -> str:
         return (
@@ -316,15 +300,9 @@ class ProcessSession:
         truncated = reply is not None and bool(reply.get("truncated", False))
         stderr = note + err.decode("utf-8", "replace")
         stdout = out.decode("utf-8", "replace")
-        if reply is not None and "exit_code" in reply and not truncated:
-            exit_code = int(reply["exit_code"])
-            status: ExecStatus = "ok" if exit_code == 0 else "error"
-            if (
-                exit_code != 0
-                and exec_status(exit_code, stderr, timed_out=False, truncated=False) == "oom"
-            ):
-                status = "oom"
-            return ExecResult(stdout, stderr, exit_code, status, time.monotonic() - start)
+        result = cell_result(reply, stdout, stderr, start, truncated=truncated)
+        if result is not None:
+            return result
         # The session is over: timed out, flooded, or the interpreter died.
         if ended and self._launched is not None:  # let it finish dying: keep its own status
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -360,7 +338,7 @@ class ProcessSession:
         if request is not None:
             body = json.dumps(request).encode()
             try:
-                proc.stdin.write(_HEADER.pack(len(body)) + body)
+                proc.stdin.write(frame_request(body))
                 proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 return None, True
@@ -391,7 +369,7 @@ class ProcessSession:
                         truncated |= read_capped(sel, key.fileobj, buf, cap)  # type: ignore[arg-type]
                 if truncated:
                     return {"truncated": True}, False
-                reply = _parse_reply(reply_buf)
+                reply = parse_reply(reply_buf)
                 if reply is not None:
                     # All the cell wrote to its pipes is in them by now: drain without waiting.
                     for pipe, buf in buffers.items():
@@ -417,7 +395,30 @@ def _drain(fd: int, buf: bytearray, cap: int) -> bool:
             return True
 
 
-def _parse_reply(buf: bytearray) -> dict[str, Any] | None:
+def cell_result(
+    reply: dict[str, Any] | None, stdout: str, stderr: str, start: float, *, truncated: bool
+) -> ExecResult | None:
+    """The result of a cell the REPL server finished (its ``reply`` has an ``exit_code``);
+    None if the cell did not finish (no reply, or its output passed the cap)."""
+    if reply is None or "exit_code" not in reply or truncated:
+        return None
+    exit_code = int(reply["exit_code"])
+    status: ExecStatus = "ok" if exit_code == 0 else "error"
+    if exit_code != 0 and exec_status(exit_code, stderr, timed_out=False, truncated=False) == "oom":
+        status = "oom"
+    return ExecResult(stdout, stderr, exit_code, status, time.monotonic() - start)
+
+
+def frame_request(body: bytes) -> bytes:
+    """``body`` (a JSON request) framed for the REPL server: a 4-byte big-endian length first."""
+    return _HEADER.pack(len(body)) + body
+
+
+def parse_reply(buf: bytearray) -> dict[str, Any] | None:
+    """The REPL server's framed JSON reply at the start of ``buf``; None if it is incomplete.
+
+    A reply that is not a JSON object reads as ``{"exit_code": 1, "corrupt": True}``.
+    """
     if len(buf) < _HEADER.size:
         return None
     (size,) = _HEADER.unpack_from(buf)
