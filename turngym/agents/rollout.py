@@ -173,7 +173,7 @@ class RolloutRunner:
                     break
                 params = self.sampling
                 if params.seed is not None:
-                    params = replace(params, seed=_mix(params.seed, salt, turn))
+                    params = replace(params, seed=derive_seed(params.seed, salt, turn))
                 try:
                     gens = self.backend.generate(
                         [e.prompt() for e in active],
@@ -244,7 +244,7 @@ class RolloutRunner:
         return RolloutResult(groups=kept, all_trajectories=everything, metrics=metrics)
 
 
-def _mix(*parts: int) -> int:
-    """A 31-bit seed from several ints (stable across processes)."""
+def derive_seed(*parts: int | str) -> int:
+    """A 31-bit seed from a tuple (stable across processes and Python versions)."""
     digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF

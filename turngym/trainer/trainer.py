@@ -23,7 +23,6 @@ accelerate; this loop is written for one device and was not exercised on CUDA he
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 import time
@@ -40,7 +39,7 @@ from turngym.agents.backend import SamplingParams
 from turngym.agents.chat import ChatRenderer
 from turngym.agents.hf import HFBackend, pick_device, pick_dtype
 from turngym.agents.models import resolve_model
-from turngym.agents.rollout import GroupSpec, RolloutRunner
+from turngym.agents.rollout import GroupSpec, RolloutRunner, derive_seed
 from turngym.core.trajectory import Trajectory
 from turngym.envs.base import SPLITS
 from turngym.trainer.advantages import compute_advantages
@@ -55,12 +54,6 @@ from turngym.trainer.metrics import (
 )
 from turngym.trainer.rubric import RewardTerm, Rubric, RubricError, load_reward_fn
 from turngym.trainer.task_selection import MoppsSelector
-
-
-def derive_seed(*parts: int | str) -> int:
-    """A 31-bit seed from a tuple (stable across processes and Python versions)."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 def task_indices(num_tasks: int | None, seed: int, step: int, count: int) -> list[int]:
@@ -351,7 +344,7 @@ class Trainer:
             indices = task_indices(self.num_train_tasks, cfg.seed, step, B)
         else:
             indices = self.selector.select(
-                lambda n: self._candidate_indices(step, n),
+                lambda n: self._random_indices(n, "candidates", step),
                 B,
                 np.random.default_rng(derive_seed(cfg.seed, "select", step)),
             )
@@ -364,7 +357,7 @@ class Trainer:
             if round_ > 0:
                 if len(groups) >= B:
                     break
-                indices = self._refill_indices(step, round_, B)
+                indices = self._random_indices(B, "refill", step, round_)
             result = self._rollout(step, round_, indices)
             everything.extend(result.all_trajectories)
             if self.selector is not None:
@@ -471,13 +464,9 @@ class Trainer:
         )
         return self.runner.run_groups(groups, cfg.rollout.group_size)
 
-    def _candidate_indices(self, step: int, count: int) -> list[int]:
-        rng = np.random.default_rng(derive_seed(self.cfg.seed, "candidates", step))
-        high = self.num_train_tasks if self.num_train_tasks is not None else 2**31 - 1
-        return [int(i) for i in rng.integers(0, high, size=count)]
-
-    def _refill_indices(self, step: int, round_: int, count: int) -> list[int]:
-        rng = np.random.default_rng(derive_seed(self.cfg.seed, "refill", step, round_))
+    def _random_indices(self, count: int, *tag: int | str) -> list[int]:
+        """``count`` train-task indices drawn with a seed derived from ``(seed, *tag)``."""
+        rng = np.random.default_rng(derive_seed(self.cfg.seed, *tag))
         high = self.num_train_tasks if self.num_train_tasks is not None else 2**31 - 1
         return [int(i) for i in rng.integers(0, high, size=count)]
 
