@@ -13,3 +13,9 @@ register(
     max_turns=6,
     description="Math problems solved by writing Python that the env runs; answer in \\boxed{}.",
 )
+register(
+    id="turngym/FunctionCalling-v0",
+    entry_point="turngym.envs.function_calling.env:FunctionCallingEnv",
+    max_turns=10,
+    description="Call typed APIs correctly: BFCL-style call matching and stateful app goals.",
+)
