@@ -140,9 +140,35 @@ class AlgoConfig:
     :mod:`turngym.trainer.advantages` and :func:`turngym.trainer.losses.policy_loss`.
     """
 
-    advantage: Literal["grpo", "rloo", "reinforce_pp", "reinforce_pp_baseline"] = "grpo"
+    advantage: Literal[
+        "grpo", "rloo", "reinforce_pp", "reinforce_pp_baseline", "gae", "gae_turn", "gigpo"
+    ] = "grpo"
     """Advantage estimator: GRPO (group mean/std), RLOO (leave-one-out group mean),
-    REINFORCE++ (batch whitening) or REINFORCE++ w/ Baseline (group mean, batch std)."""
+    REINFORCE++ (batch whitening), REINFORCE++ w/ Baseline (group mean, batch std), PPO's GAE
+    over sampled tokens with a learned critic (``gae``), GAE over assistant turns with a
+    turn-level critic (``gae_turn``, VL-DAC), or GiGPO (GRPO plus step-level groups of turns
+    taken from the same env state). See :mod:`turngym.trainer.credit`."""
+    critic: Literal["value_head", "separate"] = "value_head"
+    """For ``gae`` / ``gae_turn``: a value head on the policy's trunk (trained with the policy,
+    weighted by ``value_coef``) or a separate critic model with its own optimizer."""
+    gamma: float = 1.0
+    """Discount per decision point (token for ``gae``, turn for ``gae_turn`` and ``gigpo``)."""
+    gae_lambda: float = 0.95
+    """GAE's lambda."""
+    value_coef: float = 0.5
+    """Weight of the value loss next to the policy loss (``critic: value_head``)."""
+    value_clip: float | None = 0.2
+    """Clip range of PPO's clipped value loss; ``None`` for the plain squared error."""
+    critic_lr: float | None = None
+    """Learning rate of a separate critic; ``None`` uses ``optim.lr``."""
+    whiten_advantages: bool = True
+    """For ``gae`` / ``gae_turn``: normalize advantages over the batch's sampled tokens."""
+    gigpo_step_weight: float = 1.0
+    """GiGPO: weight of the step-level advantage added to the episode-level one."""
+    ppo_epochs: int = 1
+    """Passes over each step's batch (PPO reuses a batch for several epochs)."""
+    num_minibatches: int = 1
+    """Optimizer updates per epoch; the batch's sequences are shuffled and split evenly."""
     std_normalize: bool = True
     """Divide by a std: the group's for ``grpo`` (off is Dr. GRPO), the batch's for the
     REINFORCE++ variants; ``rloo`` never divides."""
@@ -210,7 +236,10 @@ class OptimConfig:
     micro_batch_size: int = 4
     """Sequences per forward/backward pass; gradients are accumulated over micro-batches."""
     warmup_steps: int = 0
-    """Linear learning-rate warmup, in optimizer steps."""
+    """Linear learning-rate warmup, in optimizer updates."""
+    max_nonfinite_steps: int = 3
+    """Consecutive training steps with a NaN/inf loss or gradient (each skipped, logged and
+    counted) after which the run stops with a checkpoint; 0 stops at the first."""
 
 
 @dataclass
@@ -454,6 +483,18 @@ class TrainConfig:
             "must be a finite number > 0 or null",
         )
         need(a.entropy_coef >= 0.0, "algo.entropy_coef", "must be >= 0")
+        need(0.0 <= a.gamma <= 1.0, "algo.gamma", "must be in [0, 1]")
+        need(0.0 <= a.gae_lambda <= 1.0, "algo.gae_lambda", "must be in [0, 1]")
+        need(a.value_coef > 0.0, "algo.value_coef", "must be > 0")
+        need(a.value_clip is None or a.value_clip > 0, "algo.value_clip", "must be > 0 or null")
+        need(a.critic_lr is None or a.critic_lr > 0, "algo.critic_lr", "must be > 0 or null")
+        need(a.gigpo_step_weight >= 0.0, "algo.gigpo_step_weight", "must be >= 0")
+        need(a.ppo_epochs >= 1, "algo.ppo_epochs", "must be >= 1")
+        need(a.num_minibatches >= 1, "algo.num_minibatches", "must be >= 1")
+        need(
+            a.critic in ("value_head", "separate"), "algo.critic", "must be value_head or separate"
+        )
+        need(o.max_nonfinite_steps >= 0, "optim.max_nonfinite_steps", "must be >= 0")
         need(o.lr > 0.0, "optim.lr", "must be > 0")
         need(o.weight_decay >= 0.0, "optim.weight_decay", "must be >= 0")
         need(all(0.0 <= b < 1.0 for b in o.betas), "optim.betas", "both must be in [0, 1)")

@@ -155,7 +155,8 @@ def policy_loss(
         logprobs_BT: Log-probabilities of the tokens under the policy being trained (with grad).
         old_logprobs_BT: Their log-probabilities under pi_old, the ratio's denominator (no
             grad needed): the sampler's, or, with TIS, the trainer's own recomputation.
-        advantages_B: One advantage per sequence, broadcast over its tokens.
+        advantages_B: One advantage per sequence, broadcast over its tokens, or shape
+            ``(B, T)``: one per token (GAE, GiGPO; see :mod:`turngym.trainer.credit`).
         mask_BT: 1 on tokens that carry loss, 0 elsewhere (bool, int or float).
         clip_eps: Clip range below 1.
         clip_eps_high: Clip range above 1; ``None`` uses ``clip_eps``.
@@ -202,10 +203,10 @@ def policy_loss(
             f"policy_loss: logprobs {tuple(shape)}, old_logprobs "
             f"{tuple(old_logprobs_BT.shape)} and mask {tuple(mask_BT.shape)} must have one shape"
         )
-    if logprobs_BT.dim() != 2 or advantages_B.shape != shape[:1]:
+    if logprobs_BT.dim() != 2 or advantages_B.shape not in (shape[:1], shape):
         raise ValueError(
-            f"policy_loss: expected (B, T) log-probabilities and (B,) advantages, got "
-            f"{tuple(shape)} and {tuple(advantages_B.shape)}"
+            f"policy_loss: expected (B, T) log-probabilities and (B,) or (B, T) advantages, "
+            f"got {tuple(shape)} and {tuple(advantages_B.shape)}"
         )
     for name, extra in (
         ("ref_logprobs", ref_logprobs_BT),
@@ -246,7 +247,8 @@ def policy_loss(
         ratio_BT = torch.exp(seq_log_ratio_B)[:, None].expand_as(log_ratio_BT)
     else:
         ratio_BT = torch.exp(log_ratio_BT)
-    adv_BT = advantages_B.detach().to(dtype)[:, None].expand_as(ratio_BT)
+    adv = advantages_B.detach().to(dtype)
+    adv_BT = adv if adv.dim() == 2 else adv[:, None].expand_as(ratio_BT)
     surrogate_BT = ratio_BT * adv_BT
     clipped_BT = torch.clamp(ratio_BT, 1.0 - eps_low, 1.0 + eps_high) * adv_BT
     pg_loss_BT = -torch.minimum(surrogate_BT, clipped_BT)

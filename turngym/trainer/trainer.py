@@ -45,6 +45,12 @@ from turngym.envs.base import SPLITS
 from turngym.trainer.advantages import compute_advantages
 from turngym.trainer.checkpoint import CheckpointManager, rng_state, set_rng_state
 from turngym.trainer.config import ConfigError, TrainConfig
+from turngym.trainer.credit import (
+    discounted_returns,
+    gae,
+    gigpo_step_advantages,
+    turn_state_keys,
+)
 from turngym.trainer.losses import policy_loss, sequence_logprobs, token_entropy
 from turngym.trainer.metrics import (
     ConsoleProgress,
@@ -54,6 +60,7 @@ from turngym.trainer.metrics import (
 )
 from turngym.trainer.rubric import RewardTerm, Rubric, RubricError, load_reward_fn
 from turngym.trainer.task_selection import MoppsSelector
+from turngym.trainer.value import Critic, ValueHead, clipped_value_loss, values_before_tokens
 
 
 def task_indices(num_tasks: int | None, seed: int, step: int, count: int) -> list[int]:
@@ -77,6 +84,32 @@ class Sequence:
     loss_mask: list[int]
     old_logprobs: list[float]
     advantage: float
+    episode: int = -1
+    """Index of its episode in the step's flattened groups."""
+    token_advantages: list[float] | None = None
+    """Per-token advantages (GAE, GiGPO); when set, used instead of ``advantage``."""
+    value_mask: list[int] | None = None
+    """1 at the decision points whose values the critic is trained on."""
+    returns: list[float] | None = None
+    """Critic targets at the decision points (0 elsewhere)."""
+    old_values: list[float] | None = None
+    """Critic values when the batch was collected, aligned with ``token_ids``."""
+    pre_update_logprobs: list[float] | None = None
+    """The trained policy's own logprobs before this step's first update (TIS with several
+    updates per step needs them as pi_old)."""
+
+    @property
+    def has_signal(self) -> bool:
+        """Whether any of its tokens has a non-zero advantage."""
+        if self.token_advantages is not None:
+            return any(
+                a != 0.0 for a, m in zip(self.token_advantages, self.loss_mask, strict=True) if m
+            )
+        return self.advantage != 0.0
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many consecutive steps had a NaN/inf loss or gradient; the run stopped."""
 
 
 def kl_coef_at(
@@ -163,13 +196,173 @@ def trajectories_to_sequences(
         rewards_N, group_ids_N, estimator=estimator, std_normalize=std_normalize
     )
     seqs = [
-        Sequence(list(s.token_ids), list(s.loss_mask), list(s.logprobs), float(adv_N[i]))
+        Sequence(list(s.token_ids), list(s.loss_mask), list(s.logprobs), float(adv_N[i]), i)
         for i, t in enumerate(flat)
         if not (mask_truncated and t.truncated)
         for s in t.segments
         if s.num_sampled > 0
     ]
     return seqs, adv_N
+
+
+def training_turn_rewards(
+    trajectory: Trajectory, training_reward: float, env_weight: float
+) -> list[float]:
+    """Per-turn rewards that sum to the episode's training reward.
+
+    The env's turn rewards are scaled by ``env_weight``; whatever the rubric adds on top
+    (a function of the whole episode) arrives with the last turn.
+    """
+    rewards = [env_weight * r for r in trajectory.turn_rewards] or [0.0]
+    rewards[-1] += training_reward - env_weight * trajectory.reward
+    return rewards
+
+
+def _episode_sequences(seqs: list[Sequence]) -> dict[int, list[Sequence]]:
+    out: dict[int, list[Sequence]] = {}
+    for s in seqs:
+        out.setdefault(s.episode, []).append(s)
+    return out
+
+
+def _turn_spans(trajectory: Trajectory) -> list[list[tuple[int, int, int]]]:
+    """Per kept segment (those with sampled tokens): ``(start, end, turn)`` of its turns."""
+    return [
+        [(a, b, k) for (a, b), k in zip(seg.turn_spans, seg.turn_indices, strict=True)]
+        for seg in trajectory.segments
+        if seg.num_sampled > 0
+    ]
+
+
+def gigpo_credit(
+    groups: list[list[Trajectory]],
+    seqs: list[Sequence],
+    training_rewards: list[float],
+    *,
+    env_weight: float,
+    gamma: float,
+    step_weight: float,
+    std_normalize: bool,
+) -> dict[str, float]:
+    """Fill ``token_advantages``: episode advantage + ``step_weight`` x GiGPO step advantage.
+
+    ``seqs`` must carry GRPO episode advantages (:func:`trajectories_to_sequences`). Anchor
+    states come from :func:`~turngym.trainer.credit.turn_state_keys`.
+
+    Returns:
+        ``algo/gigpo_*`` metrics: the share of turns in a step group of two or more.
+    """
+    by_episode = _episode_sequences(seqs)
+    shared = total = 0
+    offset = 0
+    for group in groups:
+        returns: list[float] = []
+        keys: list[object] = []
+        where: list[tuple[int, int]] = []
+        for j, t in enumerate(group):
+            i = offset + j
+            rewards = training_turn_rewards(t, training_rewards[i], env_weight)
+            state_keys: list[object] = list(turn_state_keys(t.messages))
+            if len(state_keys) != len(rewards):  # no message per turn: no step groups
+                state_keys = [(i, k) for k in range(len(rewards))]
+            returns.extend(discounted_returns(rewards, gamma))
+            keys.extend(state_keys)
+            where.extend((i, k) for k in range(len(rewards)))
+        step_adv = gigpo_step_advantages(returns, keys, std_normalize=std_normalize)
+        counts: dict[object, int] = {}
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        shared += sum(1 for key in keys if counts[key] > 1)
+        total += len(keys)
+        by_turn = {w: a for w, a in zip(where, step_adv, strict=True)}
+        for j, t in enumerate(group):
+            i = offset + j
+            for s, spans in zip(by_episode.get(i, []), _turn_spans(t), strict=False):
+                adv = [0.0] * len(s.token_ids)
+                for a, b, k in spans:
+                    adv[a:b] = [s.advantage + step_weight * by_turn.get((i, k), 0.0)] * (b - a)
+                s.token_advantages = adv
+        offset += len(group)
+    return {"algo/gigpo_shared_turn_frac": shared / total if total else 0.0}
+
+
+def gae_credit(
+    flat: list[Trajectory],
+    seqs: list[Sequence],
+    training_rewards: list[float],
+    values: list[tuple[list[float], float]],
+    *,
+    env_weight: float,
+    turn_level: bool,
+    gamma: float,
+    lam: float,
+    whiten: bool,
+) -> dict[str, float]:
+    """Fill ``token_advantages``, ``value_mask``, ``returns`` and ``old_values`` by GAE.
+
+    Args:
+        flat: The step's episodes, in the order of ``Sequence.episode``.
+        seqs: Their training sequences (several per episode after context restarts).
+        training_rewards: Each episode's training reward (env return and rubric).
+        values: Per sequence: ``(value of the state before each token, value after the
+            last token)`` from the critic.
+        env_weight: Weight of the env's turn rewards.
+        turn_level: Decision points are assistant turns (VL-DAC) instead of sampled tokens.
+        gamma: Discount per decision point.
+        lam: GAE lambda.
+        whiten: Normalize the advantages over the batch's sampled tokens.
+
+    Truncated episodes bootstrap from the critic's value after their last token; terminated
+    ones from 0 (see :func:`~turngym.trainer.credit.gae`).
+    """
+    value_of = {id(s): v for s, v in zip(seqs, values, strict=True)}
+    for i, group_seqs in _episode_sequences(seqs).items():
+        t = flat[i]
+        rewards = training_turn_rewards(t, training_rewards[i], env_weight)
+        points: list[tuple[Sequence, int, int, int]] = []  # (seq, position, span end, turn)
+        point_rewards: list[float] = []
+        point_values: list[float] = []
+        for s, spans in zip(group_seqs, _turn_spans(t), strict=False):
+            before, _ = value_of[id(s)]
+            s.old_values = list(before)
+            for a, b, k in spans:
+                positions = [a] if turn_level else list(range(a, b))
+                for p in positions:
+                    points.append((s, p, b, k))
+                    point_values.append(before[p])
+                    last = turn_level or p == b - 1
+                    point_rewards.append(rewards[k] if last and k < len(rewards) else 0.0)
+        bootstrap = 0.0 if t.terminated else value_of[id(group_seqs[-1])][1]
+        adv, ret = gae(point_rewards, point_values, bootstrap=bootstrap, gamma=gamma, lam=lam)
+        for s in group_seqs:
+            s.token_advantages = [0.0] * len(s.token_ids)
+            s.value_mask = [0] * len(s.token_ids)
+            s.returns = [0.0] * len(s.token_ids)
+        for (s, p, b, _), a_p, r_p in zip(points, adv, ret, strict=True):
+            assert s.token_advantages is not None and s.value_mask is not None
+            assert s.returns is not None
+            s.value_mask[p] = 1
+            s.returns[p] = r_p
+            span = range(p, b) if turn_level else range(p, p + 1)
+            for q in span:
+                s.token_advantages[q] = a_p
+    sampled = [
+        a
+        for s in seqs
+        if s.token_advantages is not None
+        for a, m in zip(s.token_advantages, s.loss_mask, strict=True)
+        if m
+    ]
+    metrics = {"adv/raw_mean": float(np.mean(sampled)) if sampled else 0.0}
+    if whiten and len(sampled) > 1:
+        mean, std = float(np.mean(sampled)), float(np.std(sampled))
+        for s in seqs:
+            if s.token_advantages is not None:
+                s.token_advantages = [
+                    (a - mean) / (std + 1e-6) if m else 0.0
+                    for a, m in zip(s.token_advantages, s.loss_mask, strict=True)
+                ]
+    return metrics
 
 
 class Trainer:
@@ -227,7 +420,32 @@ class Trainer:
         elif cfg.algo.kl_coef > 0 or (cfg.algo.kl_coef_final or 0) > 0:
             self.ref_model = copy.deepcopy(model).eval().requires_grad_(False)
         self.model = model
+        # ---- critic (PPO with GAE): a value head on the policy, or a separate model ----
+        self.value_head: ValueHead | None = None
+        self.critic: Critic | None = None
+        self.critic_optimizer: torch.optim.Optimizer | None = None
+        if cfg.algo.advantage in ("gae", "gae_turn"):
+            if cfg.algo.critic == "value_head":
+                hidden = int(model.config.hidden_size)
+                self.value_head = ValueHead(hidden).to(self.device)
+            else:
+                from transformers import AutoModel
+
+                trunk = AutoModel.from_pretrained(path, dtype=self.dtype).to(self.device)
+                if cfg.model.gradient_checkpointing:
+                    trunk.gradient_checkpointing_enable()
+                self.critic = Critic(trunk).to(self.device)
+                self.critic_optimizer = torch.optim.AdamW(
+                    self.critic.parameters(),
+                    lr=cfg.algo.critic_lr or cfg.optim.lr,
+                    betas=tuple(cfg.optim.betas),
+                    weight_decay=cfg.optim.weight_decay,
+                )
+        self.nonfinite_streak = 0
         trainable = [p for p in model.parameters() if p.requires_grad]
+        if self.value_head is not None:
+            trainable += list(self.value_head.parameters())
+        self.trainable = trainable
         self.optimizer = torch.optim.AdamW(
             trainable,
             lr=cfg.optim.lr,
@@ -291,6 +509,8 @@ class Trainer:
                     self.selector.load_state_dict(state["extra"]["task_selector"])
                 if "ref_model" in state["extra"] and self.ref_model is not None:
                     self.ref_model.load_state_dict(state["extra"]["ref_model"])
+                self._load_critic_state(state["extra"])
+                self.nonfinite_streak = int(state["extra"].get("nonfinite_streak", 0))
                 self.log(f"resumed from step {self.step} ({self.out_dir / 'checkpoints'})")
 
     def _check_env(self, cfg: TrainConfig) -> None:
@@ -381,59 +601,75 @@ class Trainer:
         metrics.update(rubric_metrics)
         if not self.rubric.is_trivial and flat_rewards:
             metrics["reward/train_mean"] = sum(flat_rewards) / len(flat_rewards)
+        estimator = cfg.algo.advantage
         seqs, adv_N = trajectories_to_sequences(
             groups,
             std_normalize=cfg.algo.std_normalize,
-            estimator=cfg.algo.advantage,
+            estimator=estimator if estimator not in ("gae", "gae_turn", "gigpo") else "grpo",
             mask_truncated=cfg.algo.mask_truncated,
             rewards=flat_rewards,
         )
-        metrics["adv/abs_mean"] = float(adv_N.abs().mean()) if len(adv_N) else 0.0
-        token_total = float(sum(sum(s.loss_mask) for s in seqs))
-        seq_total = float(len(seqs))
+        needs_logprobs = cfg.algo.tis_cap is not None and self._updates_per_step() > 1
+        if estimator in ("gae", "gae_turn") or needs_logprobs:
+            self._prepass(seqs, values=estimator in ("gae", "gae_turn"), logprobs=needs_logprobs)
+        if estimator in ("gae", "gae_turn"):
+            metrics.update(
+                gae_credit(
+                    [t for g in groups for t in g],
+                    seqs,
+                    flat_rewards,
+                    self._prepass_values,
+                    env_weight=cfg.env_reward_weight,
+                    turn_level=estimator == "gae_turn",
+                    gamma=cfg.algo.gamma,
+                    lam=cfg.algo.gae_lambda,
+                    whiten=cfg.algo.whiten_advantages,
+                )
+            )
+        elif estimator == "gigpo":
+            metrics.update(
+                gigpo_credit(
+                    groups,
+                    seqs,
+                    flat_rewards,
+                    env_weight=cfg.env_reward_weight,
+                    gamma=cfg.algo.gamma,
+                    step_weight=cfg.algo.gigpo_step_weight,
+                    std_normalize=cfg.algo.std_normalize,
+                )
+            )
+        metrics["adv/abs_mean"] = _mean_abs_advantage(seqs, adv_N)
         # Sequences with zero advantage add nothing to the clipped loss; without a KL term
-        # they are skipped (the normalizers still count them, so the loss is unchanged).
+        # (or a critic to train) they are skipped (the normalizers still count them, so the
+        # loss is unchanged).
         kl_coef = kl_coef_at(
             step, cfg.steps, cfg.algo.kl_coef, cfg.algo.kl_coef_final, cfg.algo.kl_schedule
         )
         self._kl_coef = kl_coef
         metrics["algo/kl_coef"] = kl_coef
-        if kl_coef == 0 and cfg.algo.entropy_coef == 0:
-            seqs = [s for s in seqs if s.advantage != 0.0]
-        metrics["perf/train_sequences"] = float(len(seqs))
+        skip_silent = kl_coef == 0 and cfg.algo.entropy_coef == 0
+        skip_silent = skip_silent and estimator not in ("gae", "gae_turn")
+        metrics["perf/train_sequences"] = float(sum(s.has_signal or not skip_silent for s in seqs))
 
-        # ---- 4. policy update ----------------------------------------------------------
+        # ---- 4. policy (and critic) update ---------------------------------------------
         t_update = time.perf_counter()
         self.model.train()
         # The sampler ran without dropout; with it, the on-policy ratio would not be 1.
         for module in self.model.modules():
             if isinstance(module, torch.nn.Dropout):
                 module.eval()
-        self.optimizer.zero_grad(set_to_none=True)
+        updates = self._minibatches(seqs, step)
+        skipped = 0
         sums: dict[str, float] = {}
-        totals = 0.0
-        mb = cfg.optim.micro_batch_size
-        for start in range(0, len(seqs), mb):
-            chunk = seqs[start : start + mb]
-            loss, loss_metrics = self._micro_batch_loss(chunk, token_total, seq_total)
-            loss.backward()
-            totals += float(loss.detach())
-            for k, v in loss_metrics.items():
-                sums[k] = sums.get(k, 0.0) + v * len(chunk)
-        if seqs:
-            for k, v in sums.items():
-                metrics[k] = v / len(seqs)
-            # loss/total already uses the whole batch's normalizers: its micro-batch parts add up.
-            metrics["loss/total"] = totals
-            trainable = [p for p in self.model.parameters() if p.requires_grad]
-            max_norm = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else float("inf")
-            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, max_norm)
-            metrics["optim/grad_norm"] = float(grad_norm)
-        # Stepped even without gradients (all advantages zero): a no-op for AdamW that keeps
-        # the scheduler's count tied to the training step.
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        for minibatch in updates:
+            update_metrics, ok = self._update(minibatch, skip_silent=skip_silent)
+            skipped += not ok
+            for k, v in update_metrics.items():
+                sums[k] = sums.get(k, 0.0) + v
+        metrics.update({k: v / len(updates) for k, v in sums.items()})
+        metrics["optim/updates"] = float(len(updates))
+        metrics["optim/nonfinite_skipped"] = float(skipped)
+        self.nonfinite_streak = self.nonfinite_streak + 1 if skipped else 0
         metrics["optim/lr"] = self.scheduler.get_last_lr()[0]
         metrics["perf/update_s"] = time.perf_counter() - t_update
         metrics["perf/step_s"] = time.perf_counter() - t_step
@@ -444,7 +680,133 @@ class Trainer:
             self.refresh_reference()
         self._last_trajectories = everything
         self._last_groups = groups
+        if skipped:
+            self.log(
+                f"step {self.step}: {skipped} of {len(updates)} updates skipped (NaN/inf loss or "
+                f"gradient), {self.nonfinite_streak} step(s) in a row"
+            )
         return metrics
+
+    def _updates_per_step(self) -> int:
+        return self.cfg.algo.ppo_epochs * self.cfg.algo.num_minibatches
+
+    def _minibatches(self, seqs: list[Sequence], step: int) -> list[list[Sequence]]:
+        """``ppo_epochs`` x ``num_minibatches`` lists of sequences, one optimizer update each."""
+        a = self.cfg.algo
+        if a.ppo_epochs == 1 and a.num_minibatches == 1:
+            return [seqs]
+        out = []
+        for epoch in range(a.ppo_epochs):
+            rng = np.random.default_rng(derive_seed(self.cfg.seed, "minibatch", step, epoch))
+            order = [seqs[i] for i in rng.permutation(len(seqs))]
+            for part in np.array_split(np.arange(len(order)), a.num_minibatches):
+                out.append([order[i] for i in part])
+        return out
+
+    def _update(self, seqs: list[Sequence], *, skip_silent: bool) -> tuple[dict[str, float], bool]:
+        """One optimizer update on ``seqs`` (micro-batched); skipped if anything is non-finite.
+
+        Returns:
+            The update's metrics and whether it was applied.
+        """
+        cfg = self.cfg
+        token_total = float(sum(sum(s.loss_mask) for s in seqs))
+        seq_total = float(len(seqs))
+        value_total = float(sum(sum(s.value_mask or ()) for s in seqs))
+        work = [s for s in seqs if s.has_signal] if skip_silent else seqs
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.critic_optimizer is not None:
+            self.critic_optimizer.zero_grad(set_to_none=True)
+        sums: dict[str, float] = {}
+        totals = 0.0
+        mb = cfg.optim.micro_batch_size
+        for start in range(0, len(work), mb):
+            chunk = work[start : start + mb]
+            loss, loss_metrics = self._micro_batch_loss(chunk, token_total, seq_total, value_total)
+            loss.backward()
+            totals += float(loss.detach())
+            for k, v in loss_metrics.items():
+                sums[k] = sums.get(k, 0.0) + v * len(chunk)
+        metrics: dict[str, float] = {}
+        finite = math.isfinite(totals)
+        if work:
+            for k, v in sums.items():
+                metrics[k] = v / len(work)
+            # loss/total already uses the whole batch's normalizers: its micro-batch parts add up.
+            metrics["loss/total"] = totals
+            max_norm = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else float("inf")
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, max_norm))
+            metrics["optim/grad_norm"] = grad_norm
+            finite = finite and math.isfinite(grad_norm)
+            if self.critic is not None:
+                critic_norm = float(
+                    torch.nn.utils.clip_grad_norm_(self.critic.parameters(), max_norm)
+                )
+                metrics["value/grad_norm"] = critic_norm
+                finite = finite and math.isfinite(critic_norm)
+        if not finite:
+            # A NaN/inf would poison the weights and Adam's moments for good: drop this update.
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.critic_optimizer is not None:
+                self.critic_optimizer.zero_grad(set_to_none=True)
+            self.scheduler.step()
+            return {k: v for k, v in metrics.items() if math.isfinite(v)}, False
+        # Stepped even without gradients (all advantages zero): a no-op for AdamW that keeps
+        # the scheduler's count tied to the training step.
+        self.optimizer.step()
+        if self.critic_optimizer is not None:
+            self.critic_optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.critic_optimizer is not None:
+            self.critic_optimizer.zero_grad(set_to_none=True)
+        return metrics, True
+
+    @torch.no_grad()
+    def _prepass(self, seqs: list[Sequence], *, values: bool, logprobs: bool) -> None:
+        """Critic values (for GAE) and pi_old logprobs (for TIS over several updates)."""
+        self._prepass_values: list[tuple[list[float], float]] = []
+        mb = self.cfg.optim.micro_batch_size
+        temperature = self.cfg.rollout.temperature if self.cfg.rollout.temperature > 0 else 1.0
+        for start in range(0, len(seqs), mb):
+            chunk = seqs[start : start + mb]
+            ids_BT, attn_BT, _, _ = self._pad(chunk)
+            hidden = None
+            if logprobs or (values and self.value_head is not None):
+                out = self.model(
+                    input_ids=ids_BT,
+                    attention_mask=attn_BT,
+                    output_hidden_states=self.value_head is not None,
+                )
+                if logprobs:
+                    lp_BT = sequence_logprobs(out.logits, ids_BT, temperature=temperature)
+                    for i, s in enumerate(chunk):
+                        s.pre_update_logprobs = lp_BT[i, : len(s.token_ids)].float().tolist()
+                if self.value_head is not None:
+                    hidden = out.hidden_states[-1]
+            if values:
+                values_BT = self._values(ids_BT, attn_BT, hidden)
+                before_BT = values_before_tokens(values_BT)
+                for i, s in enumerate(chunk):
+                    n = len(s.token_ids)
+                    self._prepass_values.append(
+                        (before_BT[i, :n].tolist(), float(values_BT[i, n - 1]))
+                    )
+
+    def _values(self, ids_BT: torch.Tensor, attn_BT: torch.Tensor, hidden: Any) -> torch.Tensor:
+        """Critic values per position, from the policy's hidden states or the critic model."""
+        if self.value_head is not None:
+            return self.value_head(hidden)
+        assert self.critic is not None
+        return self.critic(ids_BT, attn_BT)
+
+    def _load_critic_state(self, extra: dict[str, Any]) -> None:
+        if self.value_head is not None and "value_head" in extra:
+            self.value_head.load_state_dict(extra["value_head"])
+        if self.critic is not None and "critic" in extra:
+            self.critic.load_state_dict(extra["critic"])
+            assert self.critic_optimizer is not None
+            self.critic_optimizer.load_state_dict(extra["critic_optimizer"])
 
     def _rollout(self, step: int, round_: int, indices: list[int]) -> Any:
         cfg = self.cfg
@@ -470,10 +832,8 @@ class Trainer:
         high = self.num_train_tasks if self.num_train_tasks is not None else 2**31 - 1
         return [int(i) for i in rng.integers(0, high, size=count)]
 
-    def _micro_batch_loss(
-        self, chunk: list[Sequence], token_total: float, seq_total: float
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        cfg = self.cfg
+    def _pad(self, chunk: list[Sequence]) -> tuple[torch.Tensor, ...]:
+        """Right-padded ``(ids, attention, loss mask, old logprobs)``, each ``(B, L)``."""
         L = max(len(s.token_ids) for s in chunk)
         ids_BT = torch.full((len(chunk), L), self.pad_id, dtype=torch.long)
         attn_BT = torch.zeros((len(chunk), L), dtype=torch.long)
@@ -485,11 +845,34 @@ class Trainer:
             attn_BT[i, :n] = 1
             mask_BT[i, :n] = torch.tensor(s.loss_mask, dtype=torch.float32)
             old_BT[i, :n] = torch.tensor(s.old_logprobs)
-        ids_BT, attn_BT = ids_BT.to(self.device), attn_BT.to(self.device)
-        mask_BT, old_BT = mask_BT.to(self.device), old_BT.to(self.device)
-        adv_B = torch.tensor([s.advantage for s in chunk], device=self.device)
+        dev = self.device
+        return ids_BT.to(dev), attn_BT.to(dev), mask_BT.to(dev), old_BT.to(dev)
+
+    def _per_token(self, chunk: list[Sequence], field: str, length: int) -> torch.Tensor:
+        out_BT = torch.zeros((len(chunk), length))
+        for i, s in enumerate(chunk):
+            values = getattr(s, field)
+            if values is not None:
+                out_BT[i, : len(values)] = torch.tensor(values, dtype=torch.float32)
+        return out_BT.to(self.device)
+
+    def _micro_batch_loss(
+        self, chunk: list[Sequence], token_total: float, seq_total: float, value_total: float
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        cfg = self.cfg
+        ids_BT, attn_BT, mask_BT, old_BT = self._pad(chunk)
+        L = ids_BT.shape[1]
+        if any(s.token_advantages is not None for s in chunk):
+            adv = self._per_token(chunk, "token_advantages", L)
+        else:
+            adv = torch.tensor([s.advantage for s in chunk], device=self.device)
         temperature = cfg.rollout.temperature if cfg.rollout.temperature > 0 else 1.0
-        logits = self.model(input_ids=ids_BT, attention_mask=attn_BT).logits
+        out = self.model(
+            input_ids=ids_BT,
+            attention_mask=attn_BT,
+            output_hidden_states=self.value_head is not None,
+        )
+        logits = out.logits
         logprobs_BT = sequence_logprobs(logits, ids_BT, temperature=temperature)
         entropy_BT = None
         if cfg.algo.entropy_coef > 0:
@@ -497,8 +880,12 @@ class Trainer:
         behaviour_BT = None
         if cfg.algo.tis_cap is not None:
             # The sampler's logprobs become the behaviour policy; pi_old is this model before
-            # the update, i.e. the current parameters (one optimizer step per batch).
-            behaviour_BT, old_BT = old_BT, logprobs_BT.detach().float()
+            # the step's first update: the current parameters when there is one update.
+            behaviour_BT = old_BT
+            if chunk[0].pre_update_logprobs is not None:
+                old_BT = self._per_token(chunk, "pre_update_logprobs", L)
+            else:
+                old_BT = logprobs_BT.detach().float()
         ref_BT = None
         if self._kl_coef > 0:
             with torch.no_grad():
@@ -509,10 +896,10 @@ class Trainer:
                     assert self.ref_model is not None
                     ref_logits = self.ref_model(input_ids=ids_BT, attention_mask=attn_BT).logits
                 ref_BT = sequence_logprobs(ref_logits, ids_BT, temperature=temperature)
-        return policy_loss(
+        loss, metrics = policy_loss(
             logprobs_BT.float(),
             old_BT,
-            adv_B,
+            adv,
             mask_BT,
             clip_eps=cfg.algo.clip_eps,
             clip_eps_high=cfg.algo.clip_eps_high,
@@ -528,6 +915,22 @@ class Trainer:
             entropy_BT=entropy_BT,
             entropy_coef=cfg.algo.entropy_coef,
         )
+        if self.value_head is not None or self.critic is not None:
+            hidden = out.hidden_states[-1] if self.value_head is not None else None
+            values_BT = values_before_tokens(self._values(ids_BT, attn_BT, hidden))
+            value_loss, value_metrics = clipped_value_loss(
+                values_BT,
+                self._per_token(chunk, "old_values", L),
+                self._per_token(chunk, "returns", L),
+                self._per_token(chunk, "value_mask", L),
+                clip=cfg.algo.value_clip,
+                normalizer=max(value_total, 1.0),
+            )
+            weight = cfg.algo.value_coef if self.value_head is not None else 1.0
+            loss = loss + weight * value_loss
+            metrics.update(value_metrics)
+            metrics["loss/total"] = float(loss.detach())
+        return loss, metrics
 
     # ==================================================================================
     # Evaluation
@@ -589,6 +992,18 @@ class Trainer:
                 self.log(f"eval before training: {_fmt(ev)}")
             while self.step < cfg.steps:
                 last = self.train_step()
+                if self.nonfinite_streak > cfg.optim.max_nonfinite_steps or (
+                    self.nonfinite_streak and cfg.optim.max_nonfinite_steps == 0
+                ):
+                    logger.log(self.step, last)
+                    path = self.save_checkpoint()
+                    raise NonFiniteLossError(
+                        f"{self.nonfinite_streak} training steps in a row had a NaN/inf loss or "
+                        f"gradient (optim.max_nonfinite_steps = {cfg.optim.max_nonfinite_steps});"
+                        f" stopped at step {self.step}. The weights were not touched by those "
+                        f"updates; the checkpoint {path} resumes from here. Lower optim.lr, check "
+                        "the reward functions for NaN, or use dtype float32."
+                    )
                 if cfg.eval.every and self.step % cfg.eval.every == 0:
                     last.update({f"eval/{k}": v for k, v in self.evaluate().items()})
                 logger.log(self.step, last)
@@ -634,6 +1049,13 @@ class Trainer:
             extra["ref_model"] = {
                 k: v.detach().cpu() for k, v in self.ref_model.state_dict().items()
             }
+        if self.value_head is not None:
+            extra["value_head"] = _cpu_state(self.value_head)
+        if self.critic is not None:
+            assert self.critic_optimizer is not None
+            extra["critic"] = _cpu_state(self.critic)
+            extra["critic_optimizer"] = self.critic_optimizer.state_dict()
+        extra["nonfinite_streak"] = self.nonfinite_streak
         return self.checkpoints.save(
             self.step, self.model, self.optimizer, self.scheduler, extra=extra
         )
@@ -691,11 +1113,29 @@ def summarize_eval(trajectories: list[Trajectory]) -> dict[str, float]:
     }
 
 
+def _mean_abs_advantage(seqs: list[Sequence], adv_N: torch.Tensor) -> float:
+    """Mean |advantage| over episodes, or over sampled tokens with per-token advantages."""
+    per_token = [
+        abs(a)
+        for s in seqs
+        if s.token_advantages is not None
+        for a, m in zip(s.token_advantages, s.loss_mask, strict=True)
+        if m
+    ]
+    if per_token:
+        return float(np.mean(per_token))
+    return float(adv_N.abs().mean()) if len(adv_N) else 0.0
+
+
 def _fmt(metrics: dict[str, float]) -> str:
     return ", ".join(
         f"{k}={v:.3f}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}"
         for k, v in metrics.items()
     )
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
 def _with_seed(params: SamplingParams, seed: int) -> SamplingParams:
