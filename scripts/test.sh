@@ -2,7 +2,7 @@
 # Set up, then run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+TURNGYM_TEST_EXTRAS=1 bash scripts/setup.sh
 . .venv/bin/activate
 ruff check turngym tests benchmarks
 # CI must exercise the real sandbox: a bwrap test that would skip fails instead.

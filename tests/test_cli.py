@@ -144,3 +144,13 @@ def test_play_bad_arguments(args, message):
 def test_play_unknown_env():
     out = run("play", "turngym/Nope-v0", stdin="")
     assert out.returncode == 2 and "No env registered" in out.stderr
+
+
+def test_play_a_multi_agent_game_hot_seat():
+    # X takes 4, 5, 3 (the middle row) while O takes 0 and 1
+    moves = "".join(f"[{m}]\n.\n" for m in (4, 0, 5, 1, 3))
+    out = run("play", "turngym/TicTacToe-v0", stdin=moves)
+    assert out.returncode == 0, out.stderr
+    assert "X wins" in out.stdout and "player_0=+1.000, player_1=-1.000" in out.stdout
+    out = run("play", "turngym/TicTacToe-v0", "--max-turns", "3", stdin="")
+    assert out.returncode == 2 and "--kwargs entry" in out.stderr

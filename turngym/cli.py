@@ -9,6 +9,7 @@ turngym play ENV_ID [--kwargs JSON]           type the agent's turns yourself
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -108,6 +109,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise UsageError("--kwargs must be a JSON object, e.g. '{\"levels\": [1]}'")
     if args.max_turns is not None and args.max_turns <= 0:
         raise UsageError(f"--max-turns must be positive, got {args.max_turns}")
+    if turngym.multi_agent_api(args.env_id) is not None:
+        return _play_multi_agent(args, kwargs)
     try:
         env = turngym.make(args.env_id, max_turns=args.max_turns, **kwargs)
     except TypeError as exc:
@@ -116,6 +119,28 @@ def cmd_play(args: argparse.Namespace) -> int:
         _play(env, args)
     finally:
         env.close()
+    return 0
+
+
+def _play_multi_agent(args: argparse.Namespace, kwargs: dict) -> int:
+    """Hot seat: every player's turns come from stdin, in the game's order."""
+    import turngym
+    from turngym.envs.multiagent.play import play_multi_agent
+
+    if args.max_turns is not None:
+        raise UsageError(
+            f"{args.env_id} is a multi-agent env: it takes its cap as a --kwargs entry, "
+            "not --max-turns"
+        )
+    try:
+        env = turngym.make(args.env_id, **kwargs)
+    except TypeError as exc:
+        raise UsageError(f"{args.env_id} does not accept --kwargs {kwargs}: {exc}") from exc
+    try:
+        totals = play_multi_agent(env, sys.stdin, seed=args.seed)
+    finally:
+        env.close()
+    print("totals: " + ", ".join(f"{a}={r:+.3f}" for a, r in totals.items()))
     return 0
 
 
@@ -130,7 +155,7 @@ def _play(env, args: argparse.Namespace) -> None:  # noqa: ANN001 - any turngym 
     print(f"== {args.env_id} | task {info.get('task_id', '')} ==")
     if info.get("tools"):
         print("tools: " + ", ".join(t["function"]["name"] for t in info["tools"]))
-    _print_messages(obs)
+    _print_messages(obs, args.image_dir)
     print(
         f"(type the assistant's turn; end it with a line holding only '{END_OF_TURN}'; /quit to stop)"
     )
@@ -138,7 +163,7 @@ def _play(env, args: argparse.Namespace) -> None:  # noqa: ANN001 - any turngym 
     for action in _read_turns(sys.stdin, sys.stdin.isatty()):
         obs, reward, terminated, truncated, info = env.step(action)
         total += float(reward)
-        _print_messages(obs)
+        _print_messages(obs, args.image_dir)
         print(f"-- reward {reward:+.3f} (total {total:+.3f})")
         if terminated or truncated:
             shown = {k: v for k, v in info.items() if k != "tools"}
@@ -174,10 +199,46 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_messages(messages: Sequence) -> None:
+def _print_messages(messages: Sequence, image_dir: str | None = None) -> None:
     for m in messages:
         print(f"[{m.role}{'/' + m.name if m.name else ''}]")
-        print(m.text)
+        if isinstance(m.content, str):
+            print(m.content)
+            continue
+        # a terminal cannot show pixels: images are saved for an image viewer, named in place
+        print(
+            "".join(
+                part.text
+                if hasattr(part, "text")
+                else f"[image saved to {_save_image(part.image, image_dir)}]"
+                for part in m.content
+            )
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _default_image_dir() -> str:
+    """One temp folder per process, made only when an image is first shown."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="turngym-play-")
+
+
+def _save_image(image: object, image_dir: str | None) -> str:
+    """Write an observation image (PIL image, HxWxC array or path) as PNG; return its path."""
+    import os
+
+    if isinstance(image, str):
+        return image
+    from PIL import Image
+
+    folder = image_dir or _default_image_dir()
+    os.makedirs(folder, exist_ok=True)
+    count = len([f for f in os.listdir(folder) if f.endswith(".png")])
+    path = os.path.join(folder, f"image_{count:03d}.png")
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(image)  # type: ignore[arg-type]
+    pil.save(path)
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--task-index", type=int, default=None)
     s.add_argument("--split", default="train")
     s.add_argument("--max-turns", type=int, default=None)
+    s.add_argument(
+        "--image-dir",
+        default=None,
+        help="where observation images are saved as PNG (default: a new temp folder)",
+    )
     s.set_defaults(func=cmd_play)
 
     s = sub.add_parser("view", help="read sampled episodes of a training run")

@@ -5,7 +5,7 @@ from turngym.core import ConversationSpace, EnvCheckError, Message, TextPart, Te
 from turngym.core.trajectory import Segment, StopReason
 
 
-@pytest.mark.parametrize("env_id", turngym.registered_ids("turngym"))
+@pytest.mark.parametrize("env_id", turngym.registered_ids("turngym", kind="single"))
 def test_check_env_passes_for_every_builtin(env_id):
     env = turngym.make(env_id)
     turngym.check_env(env)

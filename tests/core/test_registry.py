@@ -91,3 +91,46 @@ def test_reregistering_replaces_the_description():
     )
     turngym.register(id="testpkg/Desc-v0", entry_point="turngym.envs.keyword:KeywordEnv")
     assert turngym.describe("testpkg/Desc-v0").startswith("Single-turn")
+
+
+def test_multi_agent_registration_make_and_kind_filter():
+    from pettingzoo import AECEnv
+
+    from turngym.core.registry import multi_agent_api
+
+    turngym.register(
+        id="testpkg/TTT-v0",
+        entry_point="turngym.envs.multiagent.tictactoe:TicTacToeEnv",
+        multi_agent="aec",
+        max_retries=0,
+    )
+    env = turngym.make("testpkg/TTT-v0", illegal_move_penalty=0.5)
+    # no gymnasium wrappers: the PettingZoo env itself, with registered and given kwargs
+    assert type(env).__name__ == "TicTacToeEnv" and isinstance(env, AECEnv)
+    assert env.max_retries == 0 and env.illegal_move_penalty == 0.5
+    assert "testpkg/TTT-v0" in turngym.registered_ids("testpkg", kind="aec")
+    assert "testpkg/TTT-v0" in turngym.registered_ids("testpkg", kind="multi")
+    assert "testpkg/TTT-v0" not in turngym.registered_ids("testpkg", kind="single")
+    assert "testpkg/TTT-v0" not in turngym.registered_ids("testpkg", kind="parallel")
+    assert "testpkg/TTT-v0" in turngym.registered_ids("testpkg")
+    assert multi_agent_api("testpkg/TTT-v0") == "aec"
+    assert multi_agent_api("turngym/Keyword-v0") is None
+    with pytest.raises(ValueError, match="max_turns is not supported"):
+        turngym.make("testpkg/TTT-v0", max_turns=3)
+    # re-registering as single-agent clears the multi-agent mark
+    turngym.register(id="testpkg/TTT-v0", entry_point="turngym.envs.keyword:KeywordEnv")
+    assert "testpkg/TTT-v0" in turngym.registered_ids("testpkg", kind="single")
+
+
+def test_multi_agent_registration_errors():
+    with pytest.raises(ValueError, match="multi_agent"):
+        turngym.register(id="testpkg/Bad-v0", entry_point="a:b", multi_agent="turns")
+    with pytest.raises(ValueError, match="max_turns is not supported"):
+        turngym.register(id="testpkg/Bad-v0", entry_point="a:b", multi_agent="aec", max_turns=3)
+    with pytest.raises(ValueError, match="kind"):
+        turngym.registered_ids(kind="multiagent")
+    turngym.register(
+        id="testpkg/NotPz-v0", entry_point="turngym.envs.keyword:KeywordEnv", multi_agent="parallel"
+    )
+    with pytest.raises(EnvEntryPointError, match="pettingzoo.ParallelEnv"):
+        turngym.make("testpkg/NotPz-v0")

@@ -3,7 +3,8 @@
 :class:`Episode` is a small state machine the rollout runner drives: it asks for the next
 prompt, receives a :class:`~turngym.agents.backend.Generation`, steps the env, and appends
 the template delta of the env's answer. Generation is done by the caller, so the prompts of
-many episodes can be sampled in one batch.
+many episodes can be sampled in one batch. Context management (full history, sliding window,
+summaries the policy writes itself) lives in :mod:`turngym.agents.context`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import gymnasium as gym
 
 from turngym.agents.backend import Generation
 from turngym.agents.chat import ChatRenderer, TemplateMismatchError
+from turngym.agents.context import ContextConfig, truncate_observation
 from turngym.core.messages import Message
 from turngym.core.trajectory import Segment, StopReason, Trajectory
 
@@ -68,6 +70,17 @@ class EpisodeSpec:
 class Episode:
     """Drives one env through one episode, building its Trajectory.
 
+    Context management (:mod:`turngym.agents.context`) decides what the model sees: the whole
+    conversation, a sliding window, or a policy-written summary. Whenever earlier context is
+    dropped or rewritten (a window slides, a summary replaces the history, or the chat template
+    renders history differently) the prompt is no longer a token-exact extension of the
+    previous one, so the finished tokens are kept as one :class:`Segment` and a new one starts
+    from a fresh rendering of the new context (all of it context, loss mask 0).
+
+    A summary turn is sampled like any other turn: while one is pending, :meth:`prompt` is the
+    conversation followed by the summary request, and the sampled tokens carry loss (mask 1) in
+    the segment they close. The summary is not sent to the env.
+
     Args:
         env: A fresh or reusable env (it is reset here).
         spec: Seed, reset options and metadata.
@@ -78,7 +91,8 @@ class Episode:
         timeout_s: Wall-clock budget, checked between turns (an env step in progress is
             not interrupted here: tools bound their own time).
         allow_new_segments: On a template mismatch, start a new segment (True) or end the
-            episode with ``agent_error`` (False).
+            episode with ``agent_error`` (False). Policies other than ``full`` need True.
+        context: Context management (default: full history, no truncation).
     """
 
     def __init__(
@@ -92,8 +106,29 @@ class Episode:
         max_context: int | None = None,
         timeout_s: float | None = None,
         allow_new_segments: bool = True,
+        context: ContextConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
+        context = context if context is not None else ContextConfig()
+        if not isinstance(context, ContextConfig):
+            raise TypeError(
+                f"context must be a turngym.agents.context.ContextConfig, got {type(context).__name__}"
+            )
+        if context.policy != "full" and not allow_new_segments:
+            raise ValueError(
+                f"context policy {context.policy!r} restarts the context in new segments; "
+                "pass allow_new_segments=True (or use policy='full')"
+            )
+        if (
+            context.policy == "summarize"
+            and context.summary_trigger_tokens is None
+            and context.summarize_every_turns is None
+            and max_context is None
+        ):
+            raise ValueError(
+                "context policy 'summarize' needs a trigger: set summary_trigger_tokens or "
+                "summarize_every_turns, or use a backend that reports max_context"
+            )
         self.env = env
         self.spec = spec
         self.renderer = renderer
@@ -102,10 +137,16 @@ class Episode:
         self.max_context = max_context
         self.timeout_s = timeout_s
         self.allow_new_segments = allow_new_segments
+        self.context_config = context
         self._clock = clock
         self.messages: list[Message] = []
+        """The whole conversation (summary requests and summaries included), for logs."""
+        self.context: list[Message] = []
+        """What the current segment renders: the working context."""
         self.tools: list[dict[str, Any]] | None = None
         self.segments: list[Segment] = []
+        self.segment_messages: list[tuple[Message, ...]] = []
+        self.segment_starts: list[str] = []
         self.current = _SegmentBuilder()
         self.turn_rewards: list[float] = []
         self.info: dict[str, Any] = {}
@@ -116,12 +157,25 @@ class Episode:
         self.error_traceback: str | None = None
         self.started = 0.0
         self.env_time_s = 0.0
+        self.summary_rounds = 0
+        self.summary_spans: list[tuple[int, int, int]] = []
+        self.observation_chars_cut = 0
+        self._awaiting_summary = False
+        self._first_observation: list[Message] = []
+        self._window: list[list[Message]] = []  # turns in the context: [assistant, *env answer]
+        self._turns_since_summary = 0
+        self._summary_positions: set[int] = set()  # indices into self.messages
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     @property
     def done(self) -> bool:
         return self.stop_reason is not None
+
+    @property
+    def awaiting_summary(self) -> bool:
+        """Whether the next sampled turn is the summary (not sent to the env)."""
+        return self._awaiting_summary
 
     def start(self) -> None:
         """Reset the env and render the first prompt."""
@@ -136,21 +190,30 @@ class Episode:
         self.info = dict(info)
         self.tools = list(info.get("tools") or []) or None
         self.messages = list(obs)
+        self._first_observation = list(obs)
+        self.context = list(obs)
+        self.segment_starts.append("reset")
         try:
-            self.current.add_context(self.renderer.prompt_ids(self.messages, tools=self.tools))
+            self.current.add_context(self.renderer.prompt_ids(self.context, tools=self.tools))
         except Exception as exc:  # noqa: BLE001
             self._fail(StopReason.AGENT_ERROR, exc)
             return
         self._check_budgets()
 
     def prompt(self) -> list[int]:
-        """Token ids to sample the next turn from (the current segment so far)."""
+        """Token ids to sample the next turn from (the current segment so far).
+
+        While a summary is pending this is the conversation followed by the summary request.
+        """
         return self.current.token_ids
 
     def token_cap(self) -> int:
         """How many tokens the next turn may sample within every budget."""
         used = self._tokens_used()
-        cap = min(self.max_new_tokens, self.max_episode_tokens - used)
+        turn_cap = self.max_new_tokens
+        if self._awaiting_summary and self.context_config.summary_max_new_tokens is not None:
+            turn_cap = min(turn_cap, self.context_config.summary_max_new_tokens)
+        cap = min(turn_cap, self.max_episode_tokens - used)
         if self.max_context is not None:
             cap = min(cap, self.max_context - len(self.current.token_ids))
         return cap
@@ -169,13 +232,26 @@ class Episode:
             self._end(StopReason.TOKEN_BUDGET, truncated=True)
 
     def advance(self, generation: Generation) -> None:
-        """Append a sampled turn, step the env with its text, and render the env's answer."""
+        """Append a sampled turn, step the env with its text, and render the env's answer.
+
+        A pending summary turn is not sent to the env: it restarts the context instead.
+        """
         if self.done:
             raise RuntimeError("advance() on a finished episode")
+        if self._awaiting_summary:
+            try:
+                self._take_summary(generation)
+            except Exception as exc:  # noqa: BLE001 - a rendering failure ends this episode only
+                self._fail(StopReason.AGENT_ERROR, exc)
+                return
+            self._check_budgets()
+            return
         turn = len(self.turn_rewards)
         self.current.add_sampled(generation.token_ids, generation.logprobs, turn)
         text, stop_id = self.renderer.split_action(generation.token_ids)
-        self.messages.append(Message("assistant", text))
+        action = Message("assistant", text)
+        self.messages.append(action)
+        self.context.append(action)
         try:
             t0 = self._clock()
             obs, reward, terminated, truncated, info = self.env.step(text)
@@ -192,34 +268,21 @@ class Episode:
         except Exception as exc:  # noqa: BLE001 - errors are data
             self._fail(StopReason.ENV_ERROR, exc)
             return
+        new_messages, cut = truncate_observation(
+            new_messages, self.context_config.max_observation_chars
+        )
+        self.observation_chars_cut += cut
         self.turn_rewards.append(reward)
         self.info = dict(info)
         self.messages.extend(new_messages)
         if reason is not None:
             self._end(reason, truncated=truncated)
             return
+        self._window.append([action, *new_messages])
+        self._turns_since_summary += 1
         try:
-            cont = self.renderer.continuation_ids(
-                self.messages[: len(self.messages) - len(new_messages)],
-                stop_id,
-                new_messages,
-                tools=self.tools,
-            )
-            self.current.add_context(cont)
-        except TemplateMismatchError as exc:
-            if not self.allow_new_segments:
-                self._fail(StopReason.AGENT_ERROR, exc)
-                return
-            # The template rewrote history: train the old tokens as they were and restart the
-            # context from a fresh rendering of the whole conversation.
-            self.segments.append(self.current.freeze())
-            self.current = _SegmentBuilder()
-            try:
-                self.current.add_context(self.renderer.prompt_ids(self.messages, tools=self.tools))
-            except Exception as render_exc:  # noqa: BLE001
-                self._fail(StopReason.AGENT_ERROR, render_exc)
-                return
-        except Exception as exc:  # noqa: BLE001
+            self._continue(stop_id, new_messages)
+        except Exception as exc:  # noqa: BLE001 - incl. TemplateMismatchError without segments
             self._fail(StopReason.AGENT_ERROR, exc)
             return
         self._check_budgets()
@@ -228,6 +291,96 @@ class Episode:
         """End the episode from outside (e.g. the backend failed for the whole batch)."""
         if not self.done:
             self._fail(reason, error)
+
+    # ---- context management -------------------------------------------------------------
+
+    def _continue(self, stop_id: int | None, new_messages: list[Message]) -> None:
+        """Extend the context with the env's answer, or restart it in a new segment."""
+        cfg = self.context_config
+        if cfg.policy == "sliding_window" and len(self._window) > cfg.window_turns:
+            self._window = self._window[-cfg.window_turns :]
+            self._restart(
+                [*self._first_observation, *(m for t in self._window for m in t)], "window"
+            )
+            return
+        plan = self._delta(stop_id, new_messages)
+        if self._wants_summary(plan):
+            request = cfg.summary_request_message()
+            new_messages = [*new_messages, request]
+            plan = self._delta(stop_id, new_messages)
+            self._summary_positions.add(len(self.messages))
+            self.messages.append(request)
+            self._awaiting_summary = True
+        kind, ids = plan
+        if kind == "append":
+            self.current.add_context(ids)
+            self.context.extend(new_messages)
+        else:
+            self._restart([*self.context, *new_messages], "template", rendered=ids)
+
+    def _delta(self, stop_id: int | None, new_messages: list[Message]) -> tuple[str, list[int]]:
+        """``("append", ids)`` to extend the segment, or ``("restart", ids)`` of a fresh one."""
+        try:
+            return "append", self.renderer.continuation_ids(
+                self.context, stop_id, new_messages, tools=self.tools
+            )
+        except TemplateMismatchError:
+            if not self.allow_new_segments:
+                raise
+            # The template rewrote history: train the old tokens as they were and restart the
+            # context from a fresh rendering of the whole conversation.
+            return "restart", self.renderer.prompt_ids(
+                [*self.context, *new_messages], tools=self.tools
+            )
+
+    def _wants_summary(self, plan: tuple[str, list[int]]) -> bool:
+        cfg = self.context_config
+        if cfg.policy != "summarize" or self.summary_rounds >= cfg.max_summary_rounds:
+            return False
+        every = cfg.summarize_every_turns
+        if every is not None and self._turns_since_summary >= every:
+            return True
+        kind, ids = plan
+        next_prompt = len(self.current.token_ids) + len(ids) if kind == "append" else len(ids)
+        if cfg.summary_trigger_tokens is not None:
+            return next_prompt > cfg.summary_trigger_tokens
+        if self.max_context is None:
+            return False  # only the turn trigger applies (checked in __init__)
+        return next_prompt > cfg.summary_trigger_fraction * self.max_context
+
+    def _take_summary(self, generation: Generation) -> None:
+        """Keep the sampled summary (loss mask 1) and restart from [first obs, summary]."""
+        start = len(self.current.token_ids)
+        self.current.add_sampled(generation.token_ids, generation.logprobs, len(self.turn_rewards))
+        self.summary_spans.append((len(self.segments), start, len(self.current.token_ids)))
+        text, _ = self.renderer.split_action(generation.token_ids)
+        summary = Message("assistant", text)
+        self._summary_positions.add(len(self.messages))
+        self.messages.append(summary)
+        self.context.append(summary)
+        self.summary_rounds += 1
+        self._awaiting_summary = False
+        self._turns_since_summary = 0
+        self._window = []
+        self._restart(
+            [*self._first_observation, self.context_config.summary_message(text)], "summary"
+        )
+
+    def _restart(
+        self, context: list[Message], reason: str, *, rendered: list[int] | None = None
+    ) -> None:
+        """Close the current segment and start one whose context is ``context`` (mask 0)."""
+        ids = (
+            rendered
+            if rendered is not None
+            else self.renderer.prompt_ids(context, tools=self.tools)
+        )
+        self.segments.append(self.current.freeze())
+        self.segment_messages.append(tuple(self.context))
+        self.current = _SegmentBuilder()
+        self.current.add_context(ids)
+        self.context = context
+        self.segment_starts.append(reason)
 
     # ---- endings ------------------------------------------------------------------------
 
@@ -247,10 +400,22 @@ class Episode:
         self.truncated = False
 
     def trajectory(self) -> Trajectory:
-        """The finished episode."""
+        """The finished episode.
+
+        Besides the rollout metadata, ``metadata`` records the context management:
+        ``context_policy``, ``summary_rounds``, ``summary_spans`` (``(segment, start, end)`` of
+        each sampled summary), ``summary_message_indices`` (positions of summary requests and
+        summaries in ``messages``), ``segment_starts`` (why each segment began: ``reset``,
+        ``summary``, ``window`` or ``template``), ``segment_messages`` (the conversation each
+        segment renders, ending with its last sampled turn), ``context_tokens_per_segment``,
+        ``peak_context_tokens``, ``full_history_tokens`` (the length the unmanaged conversation
+        would have had, summaries left out), ``tokens_saved`` (that minus the peak) and
+        ``observation_chars_cut``.
+        """
         if not self.done:
             raise RuntimeError("trajectory() before the episode ended")
         segments = [*self.segments]
+        segment_messages = [*self.segment_messages]
         # Context after the last sampled token prompted a turn that never happened: drop it,
         # so a budget-truncated episode stays within its budget and ends on a sampled token.
         current = self.current
@@ -259,8 +424,15 @@ class Episode:
             del current.token_ids[last:], current.loss_mask[last:], current.logprobs[last:]
         if current.turn_spans:
             segments.append(current.freeze())
+            context = list(self.context)
+            while context and context[-1].role != "assistant":
+                context.pop()
+            segment_messages.append(tuple(context))
         info = dict(self.info)
         info.setdefault("stop_reason", self.stop_reason.value)
+        lengths = [len(s) for s in segments]
+        peak = max(lengths, default=0)
+        full = self._full_history_tokens(peak, len(segments))
         return Trajectory(
             segments=tuple(segments),
             messages=tuple(self.messages),
@@ -275,5 +447,34 @@ class Episode:
                 "error": self.error,
                 "wall_s": self._clock() - self.started,
                 "env_s": self.env_time_s,
+                "context_policy": self.context_config.policy,
+                "summary_rounds": self.summary_rounds,
+                "summary_spans": tuple(self.summary_spans),
+                "summary_message_indices": tuple(sorted(self._summary_positions)),
+                "segment_starts": tuple(self.segment_starts[: len(segments)]),
+                "segment_messages": tuple(segment_messages),
+                "context_tokens_per_segment": tuple(lengths),
+                "peak_context_tokens": peak,
+                "full_history_tokens": full,
+                "tokens_saved": max(0, full - peak) if full is not None else None,
+                "observation_chars_cut": self.observation_chars_cut,
             },
         )
+
+    def _full_history_tokens(self, peak: int, num_segments: int) -> int | None:
+        """Tokens of the conversation up to its last action without any context management.
+
+        One segment means nothing was dropped: that is the peak itself. Otherwise the text is
+        rendered and tokenized once (approximate by a token or two at the seams, which is fine
+        for a metric and never used for training).
+        """
+        if num_segments <= 1:
+            return peak
+        history = [m for i, m in enumerate(self.messages) if i not in self._summary_positions]
+        while history and history[-1].role != "assistant":
+            history.pop()
+        try:
+            text = self.renderer.render_text(history, add_generation_prompt=False, tools=self.tools)
+            return len(self.renderer.encode(text))
+        except Exception:  # noqa: BLE001 - a metric must not fail an episode
+            return None

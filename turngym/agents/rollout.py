@@ -32,6 +32,7 @@ import gymnasium as gym
 from turngym.agents.agent import Episode, EpisodeSpec
 from turngym.agents.backend import Backend, SamplingParams
 from turngym.agents.chat import ChatRenderer
+from turngym.agents.context import ContextConfig
 from turngym.core.trajectory import StopReason, Trajectory
 
 FailurePolicy = Literal["fail_fast", "retry", "min_group"]
@@ -80,6 +81,9 @@ class RolloutRunner:
         max_retries: Replays of a failed episode under ``retry``.
         min_group_size: Fewest good episodes a group needs to be kept.
         env_workers: Threads stepping envs in parallel (tools that wait on subprocesses).
+        context: Context management of every episode (full history, sliding window,
+            summarization; see :mod:`turngym.agents.context`). Evaluation runners take
+            ``context.for_eval()`` so that summaries are capped by ``eval_max_summary_rounds``.
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class RolloutRunner:
         max_retries: int = 2,
         min_group_size: int = 1,
         env_workers: int = 4,
+        context: ContextConfig | None = None,
     ):
         if failure_policy not in FAILURE_POLICIES:
             raise ValueError(
@@ -112,6 +117,7 @@ class RolloutRunner:
         self.max_retries = max_retries
         self.min_group_size = min_group_size
         self.env_workers = max(1, env_workers)
+        self.context = context if context is not None else ContextConfig()
         self._pool: list[gym.Env] = []
 
     # ---- envs ---------------------------------------------------------------------------
@@ -151,6 +157,7 @@ class RolloutRunner:
                 max_episode_tokens=self.max_episode_tokens,
                 max_context=self.backend.max_context,
                 timeout_s=self.episode_timeout_s,
+                context=self.context,
             )
             for spec in specs
         ]

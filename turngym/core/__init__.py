@@ -7,6 +7,7 @@ from turngym.core.registry import (
     UnknownEnvError,
     describe,
     make,
+    multi_agent_api,
     register,
     registered_ids,
     spec,
@@ -34,6 +35,7 @@ __all__ = [
     "describe",
     "make",
     "register",
+    "multi_agent_api",
     "registered_ids",
     "spec",
 ]

@@ -1,8 +1,13 @@
 """The env registry: ``register()`` and ``make()`` on top of Gymnasium's.
 
 Ids follow Gymnasium's ``namespace/Name-vN`` form; built-in envs live in the ``turngym``
-namespace. Every env registered here is also reachable through ``gymnasium.make`` once
-``turngym`` is imported.
+namespace. Every single-agent env registered here is also reachable through ``gymnasium.make``
+once ``turngym`` is imported.
+
+Multi-agent envs (PettingZoo ``AECEnv`` or ``ParallelEnv``) are registered with
+``multi_agent="aec"`` or ``"parallel"``. Their spec lives in Gymnasium's registry too (so ids,
+descriptions and close-match errors work the same), but ``make`` builds them directly, without
+Gymnasium's single-agent wrappers and checker; ``gymnasium.make`` does not support them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ _TURN_LIMIT_ENTRY = "turngym.core.wrappers:TurnLimit"
 
 _descriptions: dict[str, str] = {}
 _turngym_ids: list[str] = []
+_multi_agent_apis: dict[str, str] = {}
+"""Id -> ``"aec"`` or ``"parallel"`` for multi-agent entries (absent: single-agent)."""
+MULTI_AGENT_APIS: tuple[str, ...] = ("aec", "parallel")
+ENV_KINDS: tuple[str, ...] = ("single", "multi", *MULTI_AGENT_APIS)
 
 
 class UnknownEnvError(KeyError):
@@ -42,6 +51,7 @@ def register(
     max_turns: int | None = None,
     description: str | None = None,
     nondeterministic: bool = False,
+    multi_agent: str | None = None,
     kwargs: dict[str, Any] | None = None,
     **env_kwargs: Any,
 ) -> None:
@@ -55,6 +65,9 @@ def register(
         description: One line shown by ``turngym envs``; defaults to the first line of the
             entry point's docstring.
         nondeterministic: Whether seeded resets may still differ (skips determinism checks).
+        multi_agent: ``"aec"`` or ``"parallel"`` for a PettingZoo env (``make`` then returns
+            it unwrapped; ``max_turns`` is not allowed: such games take their own caps as
+            constructor arguments); None for a ``gymnasium.Env``.
         kwargs: Default constructor arguments (merged with ``env_kwargs``).
         **env_kwargs: More default constructor arguments.
 
@@ -76,6 +89,15 @@ def register(
         not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns <= 0
     ):
         raise ValueError(f"max_turns for {id!r} must be a positive int or None, got {max_turns!r}")
+    if multi_agent is not None and multi_agent not in MULTI_AGENT_APIS:
+        raise ValueError(
+            f"multi_agent for {id!r} must be one of {MULTI_AGENT_APIS} or None, got {multi_agent!r}"
+        )
+    if multi_agent is not None and max_turns is not None:
+        raise ValueError(
+            f"max_turns is not supported for the multi-agent env {id!r}: pass the game's own "
+            "turn cap as a constructor argument instead"
+        )
     wrappers: tuple[WrapperSpec, ...] = ()
     if max_turns is not None:
         wrappers = (WrapperSpec("TurnLimit", _TURN_LIMIT_ENTRY, {"max_turns": max_turns}),)
@@ -88,18 +110,44 @@ def register(
         kwargs=all_kwargs,
     )
     _descriptions.pop(id, None)
+    _multi_agent_apis.pop(id, None)
+    if multi_agent is not None:
+        _multi_agent_apis[id] = multi_agent
     if description is not None:
         _descriptions[id] = description
     if id not in _turngym_ids:
         _turngym_ids.append(id)
 
 
-def registered_ids(namespace: str | None = None) -> list[str]:
-    """Ids registered through turngym (optionally only one namespace), sorted."""
+def registered_ids(namespace: str | None = None, *, kind: str | None = None) -> list[str]:
+    """Ids registered through turngym, sorted.
+
+    Args:
+        namespace: Keep only ids in this namespace (e.g. ``"turngym"``).
+        kind: Keep only ``"single"`` (gymnasium) envs, ``"multi"`` (PettingZoo) envs, or
+            only ``"aec"`` / ``"parallel"`` ones; None for all.
+
+    Raises:
+        ValueError: Unknown ``kind``.
+    """
+    if kind is not None and kind not in ENV_KINDS:
+        raise ValueError(f"kind must be one of {ENV_KINDS} or None, got {kind!r}")
     ids = [i for i in _turngym_ids if i in gym.registry]
     if namespace is not None:
         ids = [i for i in ids if i.startswith(namespace + "/")]
+    if kind == "single":
+        ids = [i for i in ids if i not in _multi_agent_apis]
+    elif kind == "multi":
+        ids = [i for i in ids if i in _multi_agent_apis]
+    elif kind is not None:
+        ids = [i for i in ids if _multi_agent_apis.get(i) == kind]
     return sorted(ids)
+
+
+def multi_agent_api(id: str) -> str | None:
+    """``"aec"`` or ``"parallel"`` for a multi-agent id, None for a single-agent one."""
+    spec(id)  # unknown ids fail with the helpful message
+    return _multi_agent_apis.get(id)
 
 
 def spec(id: str) -> EnvSpec:
@@ -147,11 +195,12 @@ def _load(id: str, entry_point: str) -> Callable[..., gym.Env]:
         ) from exc
 
 
-def make(id: str, *, max_turns: int | None = None, **kwargs: Any) -> gym.Env:
+def make(id: str, *, max_turns: int | None = None, **kwargs: Any) -> Any:
     """Build a registered env with its safety wrappers.
 
     The env is wrapped (innermost first) in Gymnasium's passive checker and order enforcing
     (``step`` before ``reset`` raises), then in ``TurnLimit`` when the id has a turn cap.
+    A multi-agent id gives the PettingZoo env itself (``AECEnv`` or ``ParallelEnv``), unwrapped.
 
     Args:
         id: A registered id, e.g. ``"turngym/CodeInterpreter-v0"``.
@@ -165,6 +214,8 @@ def make(id: str, *, max_turns: int | None = None, **kwargs: Any) -> gym.Env:
     env_spec = spec(id)
     if isinstance(env_spec.entry_point, str):
         _load(id, env_spec.entry_point)  # fail with our message, not a bare ImportError
+    if id in _multi_agent_apis:
+        return _make_multi_agent(id, env_spec, max_turns, kwargs)
     if max_turns is not None:
         if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns <= 0:
             raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
@@ -181,4 +232,31 @@ def make(id: str, *, max_turns: int | None = None, **kwargs: Any) -> gym.Env:
     env = gym.make(env_spec, **kwargs)
     if not isinstance(env.unwrapped, gym.Env):
         raise EnvEntryPointError(f"Env {id!r}: entry point did not build a gymnasium.Env")
+    return env
+
+
+def _make_multi_agent(
+    id: str, env_spec: EnvSpec, max_turns: int | None, kwargs: dict[str, Any]
+) -> Any:
+    # Gymnasium's wrappers and checker assume one agent, so the creator is called directly.
+    if max_turns is not None:
+        raise ValueError(
+            f"max_turns is not supported for the multi-agent env {id!r}: pass the game's own "
+            "turn cap as a keyword argument instead"
+        )
+    entry = env_spec.entry_point
+    creator = _load(id, entry) if isinstance(entry, str) else entry
+    env = creator(**{**(env_spec.kwargs or {}), **kwargs})
+    try:
+        from pettingzoo import AECEnv, ParallelEnv
+    except ImportError as exc:
+        raise EnvEntryPointError(
+            f"Env {id!r} is multi-agent and needs pettingzoo: pip install pettingzoo"
+        ) from exc
+    expected = AECEnv if _multi_agent_apis[id] == "aec" else ParallelEnv
+    if not isinstance(env, expected):
+        raise EnvEntryPointError(
+            f"Env {id!r}: entry point did not build a pettingzoo.{expected.__name__} "
+            f"(registered with multi_agent={_multi_agent_apis[id]!r}), got {type(env).__name__}"
+        )
     return env

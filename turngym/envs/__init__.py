@@ -14,6 +14,30 @@ register(
     description="Math problems solved by writing Python that the env runs; answer in \\boxed{}.",
 )
 register(
+    id="turngym/LongCount-v0",
+    entry_point="turngym.envs.long_horizon:LongCountEnv",
+    max_turns=64,
+    description="Sum values read out one per turn among filler: a history that outgrows context.",
+)
+register(
+    id="turngym/GUI-v0",
+    entry_point="turngym.envs.gui.env:GUIEnv",
+    max_turns=30,
+    description="Operate synthetic apps (forms, settings, lists, menus) from screenshots.",
+)
+register(
+    id="turngym/GUIInverseDynamics-v0",
+    entry_point="turngym.envs.gui.env:GUIInverseDynamicsEnv",
+    max_turns=1,
+    description="Name the GUI action between a before and an after screenshot (UIShift-style).",
+)
+register(
+    id="turngym/Search-v0",
+    entry_point="turngym.envs.search:SearchEnv",
+    max_turns=8,
+    description="Multi-hop questions about a fictional encyclopedia: search(query, k), then <answer>.",
+)
+register(
     id="turngym/FunctionCalling-v0",
     entry_point="turngym.envs.function_calling.env:FunctionCallingEnv",
     max_turns=10,
@@ -50,3 +74,25 @@ register(
     max_turns=60,
     description="Find the exit of a seeded 5x5 maze, seeing only the adjacent cells.",
 )
+register(
+    id="turngym/VisualSearch-v0",
+    entry_point="turngym.envs.visual_search.env:VisualSearchEnv",
+    max_turns=6,
+    description="Find a small detail in a large image with crop/zoom tools; answer in <answer>.",
+)
+
+# Multi-agent games (PettingZoo; make() returns them unwrapped). See docs/multiagent.md.
+for _name, _entry, _api, _description in (
+    ("TicTacToe", "tictactoe:TicTacToeEnv", "aec", "Tic-tac-toe in text, zero-sum (SPIRAL)."),
+    ("KuhnPoker", "kuhn_poker:KuhnPokerEnv", "aec", "Kuhn poker, zero-sum (SPIRAL)."),
+    ("Negotiation", "negotiation:NegotiationEnv", "aec", "Split items, zero-sum (SPIRAL)."),
+    ("RedTeam", "red_team:RedTeamEnv", "aec", "Attacker vs defender (Self-RedTeam)."),
+    ("CoopAnswer", "cooperative:CoopAnswerEnv", "aec", "Pioneer and observer (CORY)."),
+    ("CodeTestDuel", "code_tests:CodeTestDuelEnv", "parallel", "Tests vs code (UTRL)."),
+):
+    register(
+        id=f"turngym/{_name}-v0",
+        entry_point=f"turngym.envs.multiagent.{_entry}",
+        multi_agent=_api,
+        description=_description,
+    )

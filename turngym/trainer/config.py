@@ -31,6 +31,8 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
+from turngym.agents.context import ContextConfig
+
 __all__ = [
     "AlgoConfig",
     "CheckpointConfig",
@@ -308,6 +310,10 @@ class TrainConfig:
     """Evaluation."""
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     """Checkpointing."""
+    context: ContextConfig = field(default_factory=ContextConfig)
+    """Context management of each episode: full history, sliding window, tool-output
+    truncation, summarization (see :mod:`turngym.agents.context`). Summarizing runs need a
+    larger ``rollout.max_episode_tokens``: restarted contexts count again."""
     rewards: list[RewardTermConfig] = field(default_factory=list)
     """Extra reward functions (a rubric) added to the env's return."""
     env_reward_weight: float = 1.0
@@ -669,7 +675,10 @@ def _convert_dataclass(value: Any, cls: type[T], path: str) -> T:
         if not isinstance(key, str) or key not in hints:
             raise _unknown_key(path, str(key), fields)
         kwargs[key] = _convert(item, hints[key], _join(path, key))
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a dataclass that checks its own values (ContextConfig)
+        raise ConfigError(f"{path or '<root>'}: {exc}") from exc
 
 
 def _plain(obj: Any) -> Any:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from turngym.agents.context import conversation_without_summaries
 from turngym.core.trajectory import Trajectory
 
 RewardFn = Callable[..., Sequence[float]]
@@ -92,7 +93,8 @@ class Rubric:
             "trajectories": list(trajectories),
             "infos": [dict(t.info) for t in trajectories],
             "messages": [
-                [{"role": m.role, "content": m.text} for m in t.messages] for t in trajectories
+                [{"role": m.role, "content": m.text} for m in conversation_without_summaries(t)]
+                for t in trajectories
             ],
         }
         completions = [_last_assistant(t) for t in trajectories]
@@ -110,7 +112,7 @@ class Rubric:
 
 
 def _last_assistant(trajectory: Trajectory) -> str:
-    for m in reversed(trajectory.messages):
+    for m in reversed(conversation_without_summaries(trajectory)):
         if m.role == "assistant":
             return m.text
     return ""

@@ -37,6 +37,7 @@ import torch
 import turngym
 from turngym.agents.backend import SamplingParams
 from turngym.agents.chat import ChatRenderer
+from turngym.agents.context import context_metrics, conversation_without_summaries
 from turngym.agents.hf import HFBackend, pick_device, pick_dtype
 from turngym.agents.models import resolve_model
 from turngym.agents.rollout import GroupSpec, RolloutRunner, derive_seed
@@ -262,7 +263,7 @@ def gigpo_credit(
         for j, t in enumerate(group):
             i = offset + j
             rewards = training_turn_rewards(t, training_rewards[i], env_weight)
-            state_keys: list[object] = list(turn_state_keys(t.messages))
+            state_keys: list[object] = list(turn_state_keys(conversation_without_summaries(t)))
             if len(state_keys) != len(rewards):  # no message per turn: no step groups
                 state_keys = [(i, k) for k in range(len(rewards))]
             returns.extend(discounted_returns(rewards, gamma))
@@ -322,16 +323,21 @@ def gae_credit(
         points: list[tuple[Sequence, int, int, int]] = []  # (seq, position, span end, turn)
         point_rewards: list[float] = []
         point_values: list[float] = []
-        for s, spans in zip(group_seqs, _turn_spans(t), strict=False):
+        spans_per_segment = _turn_spans(t)
+        # A turn can own two spans (a summary written before it, then its action): its
+        # reward arrives after the last one.
+        last_span = {k: (si, a) for si, spans in enumerate(spans_per_segment) for a, _, k in spans}
+        for si, (s, spans) in enumerate(zip(group_seqs, spans_per_segment, strict=False)):
             before, _ = value_of[id(s)]
             s.old_values = list(before)
             for a, b, k in spans:
+                rewarded = last_span[k] == (si, a) and k < len(rewards)
                 positions = [a] if turn_level else list(range(a, b))
                 for p in positions:
                     points.append((s, p, b, k))
                     point_values.append(before[p])
                     last = turn_level or p == b - 1
-                    point_rewards.append(rewards[k] if last and k < len(rewards) else 0.0)
+                    point_rewards.append(rewards[k] if last and rewarded else 0.0)
         bootstrap = 0.0 if t.terminated else value_of[id(group_seqs[-1])][1]
         adv, ret = gae(point_rewards, point_values, bootstrap=bootstrap, gamma=gamma, lam=lam)
         for s in group_seqs:
@@ -535,7 +541,7 @@ class Trainer:
         if cfg.eval.split not in SPLITS:
             raise ConfigError(f"eval.split = {cfg.eval.split!r}: must be one of {SPLITS}")
 
-    def _runner(self, sampling: SamplingParams) -> RolloutRunner:
+    def _runner(self, sampling: SamplingParams, *, evaluation: bool = False) -> RolloutRunner:
         r = self.cfg.rollout
         return RolloutRunner(
             self.env_factory,
@@ -547,6 +553,7 @@ class Trainer:
             failure_policy=r.failure_policy,
             max_retries=r.max_retries,
             min_group_size=r.min_group_size,
+            context=self.cfg.context.for_eval() if evaluation else self.cfg.context,
         )
 
     # ==================================================================================
@@ -594,7 +601,7 @@ class Trainer:
         groups = groups[:B]
         # Rewards and env stats describe the groups trained on; rollout/* counts every episode.
         trained = aggregate_trajectory_metrics([t for g in groups for t in g]) if groups else {}
-        metrics = {**trained, **metrics}
+        metrics = {**trained, **context_metrics(everything), **metrics}
 
         # ---- 3. rewards (env return + rubric) and advantages ---------------------------
         flat_rewards, rubric_metrics = self.rubric.score([t for g in groups for t in g])
@@ -955,7 +962,8 @@ class Trainer:
                 top_p=cfg.rollout.top_p,
                 top_k=cfg.rollout.top_k,
                 seed=derive_seed(cfg.seed, "eval"),
-            )
+            ),
+            evaluation=True,
         )
         runner.failure_policy = "min_group"
         groups = [
@@ -966,7 +974,10 @@ class Trainer:
         ]
         result = runner.run_groups(groups, cfg.eval.samples_per_task)
         runner.close()
-        return summarize_eval(result.all_trajectories)
+        return {
+            **summarize_eval(result.all_trajectories),
+            **context_metrics(result.all_trajectories),
+        }
 
     # ==================================================================================
     # The loop
@@ -1081,6 +1092,8 @@ def trajectory_record(step: int, trajectory: Trajectory) -> dict[str, Any]:
         "tokens": trajectory.num_tokens,
         "sampled_tokens": trajectory.num_sampled_tokens,
         "segments": len(trajectory.segments),
+        "segment_starts": list(trajectory.metadata.get("segment_starts", ())),
+        "summary_rounds": trajectory.metadata.get("summary_rounds", 0),
         "error": trajectory.metadata.get("error"),
         "messages": [{"role": m.role, "name": m.name, "text": m.text} for m in trajectory.messages],
     }
