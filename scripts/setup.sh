@@ -34,4 +34,12 @@ if [ "${TURNGYM_TEST_EXTRAS:-0}" = "1" ]; then
       || echo "setup: could not install chromium; the GUI browser-backend test will skip" >&2
   fi
   pip install -q -e ".[dense,playwright]"
+  # llama-cpp-python's OpenAI-compatible server, for testing the openai backend against a real
+  # server. It builds from source (about 6-8 minutes on 2 cores); the wheel is cached.
+  if ! python -c "import llama_cpp.server" 2>/dev/null; then
+    WHEELS="${HOME}/.cache/turngym/wheels"; mkdir -p "$WHEELS"
+    ls "$WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 \
+      || CMAKE_ARGS="-DGGML_NATIVE=OFF" pip wheel -q --no-deps -w "$WHEELS" "llama-cpp-python==0.3.36"
+    pip install -q --find-links "$WHEELS" "llama-cpp-python[server]==0.3.36"
+  fi
 fi

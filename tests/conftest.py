@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# llama_server / llama_cpp_server: a real OpenAI-compatible server on the default model's GGUF.
+pytest_plugins = ["tests.llama_server"]
+
 
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:

@@ -154,3 +154,28 @@ def test_play_a_multi_agent_game_hot_seat():
     assert "X wins" in out.stdout and "player_0=+1.000, player_1=-1.000" in out.stdout
     out = run("play", "turngym/TicTacToe-v0", "--max-turns", "3", stdin="")
     assert out.returncode == 2 and "--kwargs entry" in out.stderr
+
+
+def test_eval_through_an_openai_compatible_server(llama_server):
+    """``turngym eval`` with the policy served by a real llama.cpp server (default GGUF)."""
+    out = run(
+        "eval",
+        "examples/quickstart.yaml",
+        "--set", "env.id=turngym/Keyword-v0",
+        "--set", "env.kwargs={}",
+        "--set", "model.backend=openai",
+        "--set", f"openai.base_url={llama_server.base_url}",
+        "--set", f"openai.model={llama_server.model}",
+        "--set", "openai.extra_body={repeat_penalty: 1.0, min_p: 0.0, top_k: 0}",
+        "--set", "eval.temperature=0",
+        "--set", "eval.samples_per_task=1",
+        "--set", "rollout.max_new_tokens=8",
+        "--num-tasks", "2",
+        "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["episodes"] == 2 and result["failed"] == 0
+    assert llama_server.base_url in result["model"]
+    out = run("train", "examples/quickstart.yaml", "--set", "model.backend=openai")
+    assert out.returncode == 2 and "model.backend" in out.stderr

@@ -42,6 +42,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from turngym.trainer.trainer import Trainer
 
     cfg = _load_config(args.config, args.set)
+    if cfg.model.backend != "hf":
+        raise UsageError(
+            f"model.backend = {cfg.model.backend!r} only samples; training needs the weights "
+            "here: use model.backend=hf for `turngym train` (an OpenAI-compatible server works "
+            "with `turngym eval`)"
+        )
     trainer = Trainer(cfg)
     last = trainer.fit()
     print(f"done: {trainer.step} steps, output in {cfg.output_dir}")
@@ -65,12 +71,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     trainer = Trainer(cfg)
     result = trainer.evaluate(num_tasks=args.num_tasks, split=args.split)
-    result = {"model": cfg.model.name, "env": cfg.env.id, **result}
+    model = (
+        cfg.model.name
+        if cfg.model.backend == "hf"
+        else f"{cfg.openai.model} @ {cfg.openai.base_url}"
+    )
+    result = {"model": model, "env": cfg.env.id, **result}
     if args.json:
         print(json.dumps(result))
     else:
         print(
-            f"{cfg.env.id} [{args.split or cfg.eval.split}] with {cfg.model.name}: "
+            f"{cfg.env.id} [{args.split or cfg.eval.split}] with {model}: "
             f"reward_mean={result['reward_mean']:.3f} success_rate={result['success_rate']:.3f} "
             f"over {int(result['episodes'])} episodes ({int(result['failed'])} failed)"
         )

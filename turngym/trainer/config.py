@@ -41,6 +41,7 @@ __all__ = [
     "EvalConfig",
     "LoraConfig",
     "ModelConfig",
+    "OpenAIBackendConfig",
     "OptimConfig",
     "RolloutConfig",
     "TrainConfig",
@@ -70,6 +71,38 @@ class ModelConfig:
     """Recompute activations in the backward pass to save memory."""
     max_context: int | None = None
     """Context window in tokens; ``None`` uses the model's own limit."""
+    backend: Literal["hf", "openai"] = "hf"
+    """Who samples the policy's turns: the model itself through transformers, or an
+    OpenAI-compatible server (``openai.*``; evaluation only, since the server's weights are
+    not trained). ``name`` still gives the local tokenizer, which must match the server's."""
+
+
+@dataclass
+class OpenAIBackendConfig:
+    """An OpenAI-compatible server as the policy (``model.backend: openai``).
+
+    See :mod:`turngym.agents.openai_backend` for what is token-exact with which server.
+    """
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    """The API root, e.g. ``http://127.0.0.1:8000/v1``."""
+    model: str = "smollm2-135m-instruct"
+    """The model name the server knows."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """Environment variable holding the API key (unset: a placeholder key is sent)."""
+    prompt_format: Literal["auto", "tokens", "text"] = "auto"
+    """Send token ids (exact), decoded text (checked against the server's tokenizer), or
+    whichever the server accepts."""
+    token_exact: Literal["require", "best_effort"] = "require"
+    """Fail when sampled token ids cannot be recovered exactly, or accept a best effort."""
+    timeout_s: float = 120.0
+    """Per-request timeout."""
+    max_retries: int = 3
+    """Retries with exponential backoff on connection errors, timeouts, 408/409/429 and 5xx."""
+    max_concurrency: int = 8
+    """Requests in flight at once."""
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    """Extra request fields (e.g. llama.cpp's ``{repeat_penalty: 1.0, min_p: 0.0}``)."""
 
 
 @dataclass
@@ -296,6 +329,8 @@ class TrainConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     """The policy model."""
+    openai: OpenAIBackendConfig = field(default_factory=OpenAIBackendConfig)
+    """The server, when ``model.backend`` is ``openai``."""
     lora: LoraConfig = field(default_factory=LoraConfig)
     """Low-rank adapters."""
     env: EnvConfig = field(default_factory=EnvConfig)
