@@ -346,3 +346,27 @@ def test_strong_doctor_beats_random_doctors_by_a_clear_margin() -> None:
     # the same MAP diagnosis after random questions: asking well is what makes the difference
     assert mean["strong"] >= mean["random_q_map"] + 0.2, mean
     assert np.mean(returns["strong"]) > np.mean(returns["random_q_map"]) + 0.2
+
+
+def test_llm_patient_played_by_a_real_openai_compatible_server(llama_server):
+    env = turngym.make(
+        "turngym/ClinicalDialogue-v0",
+        patient="llm",
+        patient_llm={
+            "base_url": llama_server.base_url,
+            "model": llama_server.model,
+            "max_tokens": 24,
+            "extra_body": {"repeat_penalty": 1.0},
+        },
+    )
+    obs, info = env.reset(seed=0, options={"task_index": 0})
+    obs, reward, terminated, truncated, info = env.step("Do you have a fever?")
+    assert not terminated and not truncated
+    assert obs and obs[-1].text.strip()  # the served model answered as the patient
+    assert info.get("patient_errors", 0) == 0
+    env.close()
+
+
+def test_bad_patient_llm_settings_are_named():
+    with pytest.raises(ValueError, match="patient_llm"):
+        turngym.make("turngym/ClinicalDialogue-v0", patient="llm", patient_llm={"nope": 1})

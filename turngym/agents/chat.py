@@ -13,21 +13,36 @@ extension of ``history`` (templates that rewrite earlier turns, e.g. by strippin
 :class:`TemplateMismatchError` is raised and the caller starts a new segment, so mismatched
 tokens are never trained on.
 
-What it does NOT cover: images (the vision issue adds processors), and templates whose
-closing of an assistant turn depends on later messages.
+What it does NOT cover: images (:class:`turngym.agents.vision.VisionChatRenderer` renders
+them through a model's processor; this class refuses them with a clear error), and templates
+whose closing of an assistant turn depends on later messages.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from turngym.core.messages import Message
+
+if TYPE_CHECKING:
+    from turngym.agents.vision import VisionInputs
 
 
 class TemplateMismatchError(ValueError):
     """The chat template does not extend the previous rendering; start a new segment."""
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedTokens:
+    """Token ids of rendered messages and, for a vision-language model, their images."""
+
+    token_ids: tuple[int, ...]
+    """The ids (image placeholders expanded by the processor)."""
+    vision: VisionInputs | None = None
+    """The images among ``token_ids``, spans relative to its start (None: text only)."""
 
 
 class ChatRenderer:
@@ -70,6 +85,14 @@ class ChatRenderer:
     # ---- text ---------------------------------------------------------------------------
 
     def _dicts(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        images = sum(len(m.images) for m in messages)
+        if images:
+            # A text template would crash on, or silently drop, the image parts.
+            raise ValueError(
+                f"ChatRenderer renders text only, but the conversation holds {images} image(s); "
+                "use turngym.agents.vision.VisionChatRenderer with the model's processor, or "
+                "an env observation mode without images"
+            )
         out = []
         for m in messages:
             d = m.to_dict()
@@ -117,6 +140,24 @@ class ChatRenderer:
         """Token ids of a conversation followed by the generation prompt."""
         return self.encode(self.render_text(messages, add_generation_prompt=True, tools=tools))
 
+    def render_prompt(
+        self, messages: Sequence[Message], *, tools: list[dict[str, Any]] | None = None
+    ) -> RenderedTokens:
+        """:meth:`prompt_ids` with the images among them (none for a text renderer)."""
+        return RenderedTokens(tuple(self.prompt_ids(messages, tools=tools)))
+
+    def render_continuation(
+        self,
+        history: Sequence[Message],
+        stop_token_id: int | None,
+        new_messages: Sequence[Message],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> RenderedTokens:
+        """:meth:`continuation_ids` with the images among them (none for a text renderer)."""
+        ids = self.continuation_ids(history, stop_token_id, new_messages, tools=tools)
+        return RenderedTokens(tuple(ids))
+
     def split_action(self, sampled_ids: Sequence[int]) -> tuple[str, int | None]:
         """The assistant's text from sampled ids, and the stop token that ended it (if any)."""
         ids = list(sampled_ids)
@@ -134,6 +175,22 @@ class ChatRenderer:
         tools: list[dict[str, Any]] | None = None,
     ) -> list[int]:
         """Context tokens to append after an assistant turn's sampled tokens.
+
+        The tokens of :meth:`continuation_text`; see there for the arguments.
+        """
+        return self.encode(
+            self.continuation_text(history, stop_token_id, new_messages, tools=tools)
+        )
+
+    def continuation_text(
+        self,
+        history: Sequence[Message],
+        stop_token_id: int | None,
+        new_messages: Sequence[Message],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Text of the context to append after an assistant turn's sampled tokens.
 
         Args:
             history: The conversation up to and including the assistant message whose text
@@ -175,7 +232,7 @@ class ChatRenderer:
                 "the template renders the earlier conversation differently once new messages "
                 "follow (it rewrites history)"
             )
-        return self.encode(closing + full[len(prev) :])
+        return closing + full[len(prev) :]
 
     def _default_stop_ids(self) -> tuple[int, ...]:
         ids: list[int] = []

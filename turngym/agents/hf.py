@@ -4,6 +4,11 @@ Prompts are left-padded into one batch, prefilled once, then decoded token by to
 model's cache. Logprobs are taken from ``log_softmax(logits / temperature)``, the same
 quantity the trainer recomputes, so the importance ratio is 1 up to float noise on-policy.
 
+Vision-language models sample the same way: pass each prompt's images
+(:class:`~turngym.agents.vision.VisionInputs`) as ``vision=``; the prefill then gets the
+pixels (and, for the Qwen2-VL family, multimodal RoPE positions) from
+:func:`~turngym.agents.vision.vision_forward_kwargs`, the function the trainer uses too.
+
 What it does NOT cover: continuous batching or paged attention (use the vLLM backend for fast
 GPU rollouts), and speculative decoding. The CUDA path (bf16) is written for, but was not
 exercised on, a GPU in this repository's CI.
@@ -12,11 +17,14 @@ exercised on, a GPU in this repository's CI.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from turngym.agents.backend import Generation, SamplingParams
+
+if TYPE_CHECKING:
+    from turngym.agents.vision import VisionInputs
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -83,6 +91,9 @@ class HFBackend:
     @property
     def max_context(self) -> int | None:
         config = getattr(self.model, "config", None)
+        # Composite (vision-language) configs keep the context length in their text config.
+        if config is not None and hasattr(config, "get_text_config"):
+            config = config.get_text_config()
         return getattr(config, "max_position_embeddings", None)
 
     def generate(
@@ -90,10 +101,19 @@ class HFBackend:
         prompts: Sequence[Sequence[int]],
         params: SamplingParams,
         max_new_tokens: Sequence[int] | None = None,
+        *,
+        vision: Sequence[VisionInputs | None] | None = None,
     ) -> list[Generation]:
-        """Sample one continuation per prompt (see :class:`~turngym.agents.backend.Backend`)."""
+        """Sample one continuation per prompt (see :class:`~turngym.agents.backend.Backend`).
+
+        Args:
+            vision: For a vision-language model, each prompt's images (None for a prompt
+                without images), with spans relative to the prompt's first token.
+        """
         if max_new_tokens is not None and len(max_new_tokens) != len(prompts):
             raise ValueError("max_new_tokens must have one entry per prompt")
+        if vision is not None and len(vision) != len(prompts):
+            raise ValueError("vision must have one entry (VisionInputs or None) per prompt")
         if any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
         if params.seed is not None or self._generator is None:
@@ -113,6 +133,7 @@ class HFBackend:
                         prompts[start : start + self.batch_size],
                         caps[start : start + self.batch_size],
                         params,
+                        vision[start : start + self.batch_size] if vision is not None else None,
                     )
                 )
         finally:
@@ -122,7 +143,11 @@ class HFBackend:
 
     @torch.no_grad()
     def _generate_batch(
-        self, prompts: Sequence[Sequence[int]], caps: Sequence[int], params: SamplingParams
+        self,
+        prompts: Sequence[Sequence[int]],
+        caps: Sequence[int],
+        params: SamplingParams,
+        vision: Sequence[VisionInputs | None] | None = None,
     ) -> list[Generation]:
         device = self.device
         B = len(prompts)
@@ -139,6 +164,14 @@ class HFBackend:
 
         from transformers import DynamicCache
 
+        image_kwargs: dict[str, Any] = {}
+        if vision is not None and any(v is not None and v.images for v in vision):
+            from turngym.agents.vision import vision_forward_kwargs
+
+            image_kwargs = vision_forward_kwargs(self.model, input_ids_BL, attention_BL, vision)
+            # Multimodal RoPE positions are (3, B, L); decoding continues each row from its
+            # last position, as for 1-D positions.
+            position_BL = image_kwargs.pop("position_ids", position_BL)
         cache = DynamicCache()
         logits_BV = self.model(
             input_ids=input_ids_BL,
@@ -146,12 +179,13 @@ class HFBackend:
             position_ids=position_BL,
             past_key_values=cache,
             use_cache=True,
+            **image_kwargs,
         ).logits[:, -1, :]
         tokens: list[list[int]] = [[] for _ in range(B)]
         logprobs: list[list[float]] = [[] for _ in range(B)]
         stopped = [False] * B
         finished_B = torch.zeros(B, dtype=torch.bool, device=device)
-        position_B1 = position_BL[:, -1:]
+        position_B1 = position_BL[..., -1:]
         for t in range(max(caps)):
             logits_BV = logits_BV.float()
             if params.temperature == 0:

@@ -84,8 +84,10 @@ class ClinicalDialogueEnv(TextEnv):
     Args:
         patient: ``"rule"`` (deterministic rule-based patient) or ``"llm"`` (a chat model
             through ``responder``).
-        responder: ``(messages: list[dict[str, str]]) -> str``; required for
-            ``patient="llm"``.
+        responder: ``(messages: list[dict[str, str]]) -> str``; for ``patient="llm"``.
+        patient_llm: Instead of ``responder`` (e.g. from a YAML config): keyword arguments of
+            :class:`turngym.tools.openai_chat.OpenAIChatClient`, at least ``base_url`` and
+            ``model`` of an OpenAI-compatible server that plays the patient.
         seed: Seed of the case generator (which patients), not of the episode RNG.
         num_cases: Cases over both splits.
         test_fraction: Share of cases in the test split.
@@ -108,6 +110,7 @@ class ClinicalDialogueEnv(TextEnv):
         *,
         patient: str = "rule",
         responder: Responder | None = None,
+        patient_llm: Mapping[str, Any] | None = None,
         seed: int = 0,
         num_cases: int = 600,
         test_fraction: float = 0.2,
@@ -148,6 +151,15 @@ class ClinicalDialogueEnv(TextEnv):
         if patient == "rule":
             self.patient = RuleBasedPatient(self.table)
         elif patient == "llm":
+            if responder is None and patient_llm is not None:
+                from turngym.tools.openai_chat import OpenAIChatClient
+
+                try:
+                    responder = OpenAIChatClient(**dict(patient_llm))
+                except TypeError as exc:
+                    raise ValueError(
+                        f"patient_llm={dict(patient_llm)!r} does not fit OpenAIChatClient: {exc}"
+                    ) from exc
             if responder is None:
                 raise ValueError(
                     "patient='llm' needs responder=, a callable (messages: list[dict]) -> str, "
