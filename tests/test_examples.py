@@ -25,8 +25,21 @@ def test_custom_env_example_runs():
 
 
 def test_every_example_config_is_valid():
-    configs = sorted(EXAMPLES.glob("*.yaml"))
+    configs = sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "envs").glob("*.yaml"))
     assert configs
     for path in configs:
         assert isinstance(yaml.safe_load(path.read_text()), dict)
         TrainConfig.from_yaml(path).validate()
+
+
+def test_env_example_configs_build_their_env():
+    import turngym
+
+    configs = sorted((EXAMPLES / "envs").glob("*.yaml"))
+    assert len(configs) >= 7
+    for path in configs:
+        cfg = TrainConfig.from_yaml(path)
+        env = turngym.make(cfg.env.id, max_turns=cfg.env.max_turns, **cfg.env.kwargs)
+        obs, info = env.reset(seed=0, options={"task_index": 0, "split": "test"})
+        assert obs and obs[-1].text, path.name
+        env.close()
