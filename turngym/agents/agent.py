@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
 from turngym.agents.backend import Generation
-from turngym.agents.chat import ChatRenderer, TemplateMismatchError
+from turngym.agents.chat import ChatRenderer, RenderedTokens, TemplateMismatchError
 from turngym.agents.context import ContextConfig, truncate_observation
 from turngym.core.messages import Message
 from turngym.core.trajectory import Segment, StopReason, Trajectory
@@ -31,8 +31,16 @@ class _SegmentBuilder:
     logprobs: list[float] = field(default_factory=list)
     turn_spans: list[tuple[int, int]] = field(default_factory=list)
     turn_indices: list[int] = field(default_factory=list)
+    vision: Any = None
+    """The segment's images so far (a ``VisionInputs``), None while it holds none."""
 
-    def add_context(self, ids: list[int]) -> None:
+    def add_context(self, ids: Sequence[int] | RenderedTokens) -> None:
+        """Append context tokens (mask 0); rendered tokens bring their images along."""
+        if isinstance(ids, RenderedTokens):
+            if ids.vision is not None:
+                # Spans of a rendering are relative to its first token: place them here.
+                self.vision = ids.vision.placed_after(self.vision, len(self.token_ids))
+            ids = ids.token_ids
         self.token_ids.extend(ids)
         self.loss_mask.extend([0] * len(ids))
         self.logprobs.extend([0.0] * len(ids))
@@ -45,6 +53,12 @@ class _SegmentBuilder:
         self.turn_spans.append((start, len(self.token_ids)))
         self.turn_indices.append(turn)
 
+    def truncate(self, length: int) -> None:
+        """Keep the first ``length`` tokens, and the images among them."""
+        del self.token_ids[length:], self.loss_mask[length:], self.logprobs[length:]
+        if self.vision is not None:
+            self.vision = self.vision.truncated(length)
+
     def freeze(self) -> Segment:
         return Segment(
             token_ids=tuple(self.token_ids),
@@ -52,6 +66,7 @@ class _SegmentBuilder:
             logprobs=tuple(self.logprobs),
             turn_spans=tuple(self.turn_spans),
             turn_indices=tuple(self.turn_indices),
+            vision=self.vision,
         )
 
 
@@ -84,7 +99,9 @@ class Episode:
     Args:
         env: A fresh or reusable env (it is reset here).
         spec: Seed, reset options and metadata.
-        renderer: Chat renderer of the policy's tokenizer.
+        renderer: Chat renderer of the policy's tokenizer, or a
+            :class:`~turngym.agents.vision.VisionChatRenderer` for a vision-language model
+            (each segment then carries its images in ``Segment.vision``).
         max_new_tokens: Per-turn sampling cap.
         max_episode_tokens: Budget for all tokens of the episode (all segments).
         max_context: Longest sequence the model accepts (None: no check).
@@ -194,7 +211,7 @@ class Episode:
         self.context = list(obs)
         self.segment_starts.append("reset")
         try:
-            self.current.add_context(self.renderer.prompt_ids(self.context, tools=self.tools))
+            self.current.add_context(self.renderer.render_prompt(self.context, tools=self.tools))
         except Exception as exc:  # noqa: BLE001
             self._fail(StopReason.AGENT_ERROR, exc)
             return
@@ -206,6 +223,11 @@ class Episode:
         While a summary is pending this is the conversation followed by the summary request.
         """
         return self.current.token_ids
+
+    def prompt_vision(self) -> Any:
+        """The images of :meth:`prompt` (a ``VisionInputs``, spans from its first token), or
+        None when it holds none (always None with a text renderer)."""
+        return self.current.vision
 
     def token_cap(self) -> int:
         """How many tokens the next turn may sample within every budget."""
@@ -311,17 +333,20 @@ class Episode:
             self._summary_positions.add(len(self.messages))
             self.messages.append(request)
             self._awaiting_summary = True
-        kind, ids = plan
+        kind, rendered = plan
         if kind == "append":
-            self.current.add_context(ids)
+            self.current.add_context(rendered)
             self.context.extend(new_messages)
         else:
-            self._restart([*self.context, *new_messages], "template", rendered=ids)
+            self._restart([*self.context, *new_messages], "template", rendered=rendered)
 
-    def _delta(self, stop_id: int | None, new_messages: list[Message]) -> tuple[str, list[int]]:
-        """``("append", ids)`` to extend the segment, or ``("restart", ids)`` of a fresh one."""
+    def _delta(
+        self, stop_id: int | None, new_messages: list[Message]
+    ) -> tuple[str, RenderedTokens]:
+        """``("append", tokens)`` to extend the segment, or ``("restart", tokens)`` of a fresh
+        one (tokens with their images)."""
         try:
-            return "append", self.renderer.continuation_ids(
+            return "append", self.renderer.render_continuation(
                 self.context, stop_id, new_messages, tools=self.tools
             )
         except TemplateMismatchError:
@@ -329,19 +354,20 @@ class Episode:
                 raise
             # The template rewrote history: train the old tokens as they were and restart the
             # context from a fresh rendering of the whole conversation.
-            return "restart", self.renderer.prompt_ids(
+            return "restart", self.renderer.render_prompt(
                 [*self.context, *new_messages], tools=self.tools
             )
 
-    def _wants_summary(self, plan: tuple[str, list[int]]) -> bool:
+    def _wants_summary(self, plan: tuple[str, RenderedTokens]) -> bool:
         cfg = self.context_config
         if cfg.policy != "summarize" or self.summary_rounds >= cfg.max_summary_rounds:
             return False
         every = cfg.summarize_every_turns
         if every is not None and self._turns_since_summary >= every:
             return True
-        kind, ids = plan
-        next_prompt = len(self.current.token_ids) + len(ids) if kind == "append" else len(ids)
+        kind, rendered = plan
+        added = len(rendered.token_ids)
+        next_prompt = len(self.current.token_ids) + added if kind == "append" else added
         if cfg.summary_trigger_tokens is not None:
             return next_prompt > cfg.summary_trigger_tokens
         if self.max_context is None:
@@ -367,18 +393,15 @@ class Episode:
         )
 
     def _restart(
-        self, context: list[Message], reason: str, *, rendered: list[int] | None = None
+        self, context: list[Message], reason: str, *, rendered: RenderedTokens | None = None
     ) -> None:
         """Close the current segment and start one whose context is ``context`` (mask 0)."""
-        ids = (
-            rendered
-            if rendered is not None
-            else self.renderer.prompt_ids(context, tools=self.tools)
-        )
+        if rendered is None:
+            rendered = self.renderer.render_prompt(context, tools=self.tools)
         self.segments.append(self.current.freeze())
         self.segment_messages.append(tuple(self.context))
         self.current = _SegmentBuilder()
-        self.current.add_context(ids)
+        self.current.add_context(rendered)
         self.context = context
         self.segment_starts.append(reason)
 
@@ -421,7 +444,7 @@ class Episode:
         current = self.current
         last = max((end for _, end in current.turn_spans), default=0)
         if current.turn_spans and last < len(current.token_ids):
-            del current.token_ids[last:], current.loss_mask[last:], current.logprobs[last:]
+            current.truncate(last)  # the images of the dropped context go with it
         if current.turn_spans:
             segments.append(current.freeze())
             context = list(self.context)

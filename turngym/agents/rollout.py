@@ -12,6 +12,11 @@ The runner owns the failure policy, which decides what reaches the trainer when 
 Failed episodes are always counted in the metrics (``rollout/failed``, ``rollout/retried``,
 ``rollout/groups_dropped``).
 
+Images: with a :class:`~turngym.agents.vision.VisionChatRenderer`, each episode's prompt carries
+its images (:meth:`Episode.prompt_vision`) and the runner passes them to the backend as
+``vision=[...]`` whenever some prompt of the batch holds an image; text-only batches call the
+backend exactly as before, so text backends keep their signature.
+
 What it does NOT cover: asynchronous / off-policy rollouts overlapping training, and
 multi-agent turn orchestration (a later issue).
 """
@@ -20,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import itertools
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +114,13 @@ class RolloutRunner:
             )
         if not sampling.stop_token_ids:
             sampling = replace(sampling, stop_token_ids=renderer.stop_token_ids)
+        if _renders_images(renderer) and not accepts_vision(backend):
+            raise TypeError(
+                f"the renderer ({type(renderer).__name__}) puts images in prompts, but "
+                f"{type(backend).__name__}.generate takes no vision= argument; sample a "
+                "vision-language model with turngym.agents.hf.HFBackend (or a wrapper that "
+                "forwards vision=)"
+            )
         self.env_factory = env_factory
         self.backend = backend
         self.renderer = renderer
@@ -181,11 +195,15 @@ class RolloutRunner:
                 params = self.sampling
                 if params.seed is not None:
                     params = replace(params, seed=derive_seed(params.seed, salt, turn))
+                visions = [e.prompt_vision() for e in active]
+                # Text-only batches call the backend as before (text backends take no vision=).
+                images = {"vision": visions} if any(_has_images(v) for v in visions) else {}
                 try:
                     gens = self.backend.generate(
                         [e.prompt() for e in active],
                         params,
                         max_new_tokens=[e.token_cap() for e in active],
+                        **images,
                     )
                 except Exception as exc:  # noqa: BLE001 - the backend failing ends these episodes
                     for e in active:
@@ -249,6 +267,26 @@ class RolloutRunner:
             "perf/rollout_s": time.perf_counter() - t0,
         }
         return RolloutResult(groups=kept, all_trajectories=everything, metrics=metrics)
+
+
+def _has_images(vision: Any) -> bool:
+    return vision is not None and len(vision.images) > 0
+
+
+def _renders_images(renderer: ChatRenderer) -> bool:
+    # Importing turngym.agents.vision pulls in torch; a renderer of that class exists only if
+    # the module was imported, so look it up instead of importing it.
+    module = sys.modules.get("turngym.agents.vision")
+    return module is not None and isinstance(renderer, module.VisionChatRenderer)
+
+
+def accepts_vision(backend: Any) -> bool:
+    """Whether ``backend.generate`` takes a ``vision=`` argument (or any keyword)."""
+    try:
+        parameters = inspect.signature(backend.generate).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: trust it
+        return True
+    return any(p.name == "vision" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def derive_seed(*parts: int | str) -> int:

@@ -571,7 +571,9 @@ def load_processor(path: str | Path) -> Any:
 
     try:
         return AutoProcessor.from_pretrained(path)
-    except ImportError:
+    except (ImportError, OSError):
+        # OSError: a folder saved from an image-only processor (e.g. a training checkpoint)
+        # has no video processor config for AutoProcessor to load.
         if is_torchvision_available():
             raise
         name = _processor_class_name(Path(path))

@@ -67,6 +67,13 @@ class Segment:
     """``(start, end)`` token index ranges of each assistant turn's sampled tokens."""
     turn_indices: tuple[int, ...]
     """For each span, the episode-level turn number (0-based) it belongs to."""
+    vision: Any = None
+    """The images among ``token_ids`` for a vision-language model: a
+    :class:`turngym.agents.vision.VisionInputs` (each image's token span and processed
+    pixels, which the trainer feeds back to the model), or None for text. Typed ``Any`` so that
+    core imports no torch. Compared by identity (the record is never compared pixel by pixel),
+    like :class:`~turngym.core.messages.ImagePart`: two segments are equal when their tokens are
+    and they hold the same image record (or both none)."""
 
     def __post_init__(self) -> None:
         n = len(self.token_ids)
@@ -77,6 +84,33 @@ class Segment:
             )
         if len(self.turn_spans) != len(self.turn_indices):
             raise ValueError("Segment.turn_spans and turn_indices must have the same length")
+        if self.vision is not None:
+            self._check_vision(n)
+
+    def _check_vision(self, n: int) -> None:
+        # Duck-typed (core stays torch-free): images must lie inside the tokens, on context.
+        images = getattr(self.vision, "images", None)
+        if images is None:
+            raise TypeError(
+                "Segment.vision must be a turngym.agents.vision.VisionInputs (or None), got "
+                f"{type(self.vision).__name__}"
+            )
+        for k, image in enumerate(images):
+            if not 0 <= image.start <= image.end <= n:
+                raise ValueError(
+                    f"Segment.vision image {k} spans tokens {image.start}:{image.end} outside the "
+                    f"segment's {n} tokens; truncate the VisionInputs with the tokens"
+                )
+            if any(self.loss_mask[image.start : image.end]):
+                raise ValueError(
+                    f"Segment.vision image {k} (tokens {image.start}:{image.end}) overlaps sampled "
+                    "tokens (loss mask 1); image tokens must be context"
+                )
+
+    @property
+    def num_images(self) -> int:
+        """How many images the segment's tokens hold (0 for text)."""
+        return 0 if self.vision is None else len(self.vision.images)
 
     @property
     def num_sampled(self) -> int:
