@@ -28,7 +28,13 @@ def test_every_example_config_is_valid():
     configs = sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "envs").glob("*.yaml"))
     assert configs
     for path in configs:
-        assert isinstance(yaml.safe_load(path.read_text()), dict)
+        data = yaml.safe_load(path.read_text())
+        assert isinstance(data, dict)
+        if "selfplay" in data:  # a self-play run: TrainConfig keys plus a selfplay: section
+            from turngym.trainer.selfplay import SelfPlayConfig
+
+            SelfPlayConfig.from_yaml(path).validate()
+            continue
         TrainConfig.from_yaml(path).validate()
 
 
