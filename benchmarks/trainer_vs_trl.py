@@ -13,9 +13,15 @@ Both sides are measured in the same run, on the same machine, one after the othe
 - beta / KL coefficient 0, one optimizer step per batch (AdamW, constant learning rate,
   gradient clipping at 1.0), one forward/backward micro-batch of 8 sequences.
 
-The first step on each side is a warm-up and is discarded; ``--steps`` more are timed
-(turngym: around ``Trainer.train_step()``; TRL: ``on_step_begin`` to ``on_step_end`` of a
-``TrainerCallback``, which spans generation, scoring, the loss and the optimizer step).
+The two sides run interleaved in one process (a TRL step, then a turngym step, from a TRL
+callback), so a change in the machine's load hits both alike. The first step on each side is a
+warm-up and is discarded; ``--steps`` more are timed (turngym: around ``Trainer.train_step()``;
+TRL: ``on_step_begin`` to ``on_step_end`` of a ``TrainerCallback``, which spans generation,
+scoring, the loss and the optimizer step). Each step is also broken down into generation
+(turngym: the rollout; TRL: ``_generate_and_score_completions``), the loss forward (turngym:
+``_micro_batch_loss``; TRL: ``_get_per_token_logps_and_entropies``), and the rest (backward,
+clipping, optimizer step, bookkeeping); for turngym also the padding fraction of the tensor the
+loss forward ran on.
 Sampling differs between the two, so replies differ in length: sampled tokens per step and
 sampled tokens per second of step time are printed too. TRL is optional: without it, the
 script says so and exits with status 2.
@@ -26,10 +32,14 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import math
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -42,12 +52,42 @@ GENERATIONS = 8
 MAX_NEW_TOKENS = 64
 
 
-def bench_turngym(model: str, lr: float, steps: int, seed: int) -> list[tuple[float, float]]:
-    """(seconds, sampled tokens) for each timed step of turngym's trainer."""
+@dataclass
+class StepTiming:
+    """Where one timed step's seconds went."""
+
+    total: float
+    generation: float = 0.0
+    forward: float = 0.0
+    padding_fraction: float = float("nan")
+    tokens: float = 0.0
+    reward: float = float("nan")
+
+    @property
+    def rest(self) -> float:
+        """Backward, clipping, optimizer step and bookkeeping."""
+        return self.total - self.generation - self.forward
+
+
+def _timed(obj: Any, name: str, sink: dict[str, float]) -> None:
+    """Wrap the bound method ``obj.name`` so that its wall time adds up in ``sink[name]``."""
+    inner = getattr(obj, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            sink[name] = sink.get(name, 0.0) + time.perf_counter() - t0
+
+    setattr(obj, name, wrapper)
+
+
+def make_turngym(model: str, lr: float, steps: int, seed: int) -> Any:
+    """turngym's ``Trainer`` on the benchmark's workload."""
     from turngym.trainer import TrainConfig
     from turngym.trainer.trainer import Trainer
 
-    out = tempfile.mkdtemp(prefix="bench_turngym_")
     cfg = TrainConfig.from_dict(
         {
             "model": {"name": model, "dtype": "float32", "device": "cpu"},
@@ -64,33 +104,59 @@ def bench_turngym(model: str, lr: float, steps: int, seed: int) -> list[tuple[fl
             "optim": {"lr": lr, "micro_batch_size": GENERATIONS, "grad_clip": 1.0},
             "steps": steps + 1,
             "seed": seed,
-            "output_dir": out,
+            "output_dir": tempfile.mkdtemp(prefix="bench_turngym_"),
             "progress": False,
             "plot": False,
             "checkpoint": {"every": 0, "resume": False, "save_final_model": False},
         }
     )
-    trainer = Trainer(cfg, log=lambda s: None)
-    results: list[tuple[float, float]] = []
-    for i in range(steps + 1):
+    return Trainer(cfg, log=lambda s: None)
+
+
+def turngym_step(trainer: Any, name: str = "turngym", index: int = 0) -> StepTiming:
+    """One ``train_step`` of ``trainer``, timed and broken down."""
+    sink: dict[str, float] = {}
+    _timed(trainer, "_micro_batch_loss", sink)
+    try:
         t0 = time.perf_counter()
         metrics = trainer.train_step()
         elapsed = time.perf_counter() - t0
-        tokens = metrics["perf/sampled_tokens_per_s"] * metrics["perf/rollout_s"]
-        print(
-            f"  turngym step {i}{' (warm-up)' if i == 0 else ''}: {elapsed:.2f} s, "
-            f"{tokens:.0f} sampled tokens, reward {metrics.get('reward/mean', 0.0):.3f}",
-            flush=True,
-        )
-        if i > 0:
-            results.append((elapsed, tokens))
-    del trainer
-    gc.collect()
-    return results
+    finally:
+        del trainer._micro_batch_loss  # back to the class's method
+    timing = StepTiming(
+        total=elapsed,
+        generation=metrics["perf/rollout_s"],
+        forward=sink.get("_micro_batch_loss", 0.0),
+        padding_fraction=metrics.get("perf/padding_fraction", float("nan")),
+        tokens=metrics["perf/sampled_tokens_per_s"] * metrics["perf/rollout_s"],
+        reward=metrics.get("reward/mean", 0.0),
+    )
+    _print_step(name, index, timing)
+    return timing
 
 
-def bench_trl(model: str, lr: float, steps: int, seed: int) -> list[tuple[float, float]]:
-    """(seconds, sampled tokens) for each timed step of TRL's GRPOTrainer."""
+def _print_step(name: str, index: int, t: StepTiming) -> None:
+    print(
+        f"  {name} step {index}{' (warm-up)' if index == 0 else ''}: {t.total:.2f} s "
+        f"(generation {t.generation:.2f}, loss forward {t.forward:.2f}, rest {t.rest:.2f}), "
+        f"{t.tokens:.0f} sampled tokens, reward {t.reward:.3f}, "
+        f"padding {t.padding_fraction:.2f}",
+        flush=True,
+    )
+
+
+def bench_interleaved(
+    model: str,
+    lr: float,
+    steps: int,
+    seed: int,
+    others: dict[str, Callable[[int], StepTiming]],
+) -> tuple[list[StepTiming], dict[str, list[StepTiming]]]:
+    """Run TRL's GRPOTrainer; after each of its steps, one step of each of ``others``.
+
+    Returns:
+        TRL's timed steps and, per name in ``others``, its timed steps (warm-ups dropped).
+    """
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
@@ -99,30 +165,40 @@ def bench_trl(model: str, lr: float, steps: int, seed: int) -> list[tuple[float,
         texts = [c[-1]["content"] if isinstance(c, list) else str(c) for c in completions]
         return [1.0 if KEYWORD in t.lower() else 0.0 for t in texts]
 
-    class StepTimer(TrainerCallback):
+    sink: dict[str, float] = {}
+    trl_steps: list[StepTiming] = []
+    other_steps: dict[str, list[StepTiming]] = {name: [] for name in others}
+
+    class Interleave(TrainerCallback):
         def __init__(self) -> None:
             self.t0 = 0.0
-            self.times: list[float] = []
-            self.tokens: list[float] = []
+            self.index = 0
 
         def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            sink.clear()
             self.t0 = time.perf_counter()
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.times.append(time.perf_counter() - self.t0)
+            trl_steps.append(
+                StepTiming(
+                    total=time.perf_counter() - self.t0,
+                    generation=sink.get("_generate_and_score_completions", 0.0),
+                    forward=sink.get("_get_per_token_logps_and_entropies", 0.0),
+                )
+            )
 
         def on_log(
             self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
         ) -> None:
-            if logs and "completions/mean_length" in logs:
-                self.tokens.append(float(logs["completions/mean_length"]) * GENERATIONS)
-                i = len(self.tokens) - 1
-                t = self.times[i] if i < len(self.times) else float("nan")
-                print(
-                    f"  TRL step {i}{' (warm-up)' if i == 0 else ''}: {t:.2f} s, "
-                    f"{self.tokens[-1]:.0f} sampled tokens, reward {logs.get('reward', 0.0):.3f}",
-                    flush=True,
-                )
+            if not logs or "completions/mean_length" not in logs or not trl_steps:
+                return
+            t = trl_steps[-1]
+            t.tokens = float(logs["completions/mean_length"]) * GENERATIONS
+            t.reward = float(logs.get("reward", 0.0))
+            _print_step("TRL", self.index, t)
+            for name, step in others.items():  # interleave: one step of each other side
+                other_steps[name].append(step(self.index))
+            self.index += 1
 
     tokenizer = AutoTokenizer.from_pretrained(model)
     policy = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32)
@@ -151,35 +227,44 @@ def bench_trl(model: str, lr: float, steps: int, seed: int) -> list[tuple[float,
         seed=seed,
         disable_tqdm=True,
     )
-    timer = StepTimer()
     trainer = GRPOTrainer(
         model=policy,
         reward_funcs=keyword_reward,
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        callbacks=[timer],
+        callbacks=[Interleave()],
     )
     trainer.remove_callback(PrinterCallback)  # its raw log dicts would drown the step lines
+    _timed(trainer, "_generate_and_score_completions", sink)
+    _timed(trainer, "_get_per_token_logps_and_entropies", sink)
     trainer.train()
-    results = list(zip(timer.times[1:], timer.tokens[1:], strict=False))
     del trainer, policy
     gc.collect()
-    return results
+    return trl_steps[1:], {name: steps_[1:] for name, steps_ in other_steps.items()}
 
 
-def summarize(name: str, results: list[tuple[float, float]]) -> dict[str, float]:
-    times = [t for t, _ in results]
-    tokens = [n for _, n in results]
+def summarize(name: str, results: list[StepTiming]) -> dict[str, float]:
+    """Median step time and its parts, mean tokens, tokens per second; printed and returned."""
+    med = statistics.median
     s = {
-        "median": statistics.median(times),
-        "mean": statistics.fmean(times),
-        "tokens": statistics.fmean(tokens),
-        "tok_per_s": sum(tokens) / sum(times),
+        "median": med(t.total for t in results),
+        "mean": statistics.fmean(t.total for t in results),
+        "generation": med(t.generation for t in results),
+        "forward": med(t.forward for t in results),
+        "rest": med(t.rest for t in results),
+        "padding": med(
+            [t.padding_fraction for t in results if not math.isnan(t.padding_fraction)]
+            or [float("nan")]
+        ),
+        "tokens": statistics.fmean(t.tokens for t in results),
+        "tok_per_s": sum(t.tokens for t in results) / sum(t.total for t in results),
     }
     print(
-        f"{name:<8} median {s['median']:6.2f} s/step | mean {s['mean']:6.2f} s/step | "
-        f"{s['tokens']:6.1f} sampled tokens/step | {s['tok_per_s']:6.1f} sampled tokens/s"
+        f"{name:<8} median {s['median']:6.2f} s/step (generation {s['generation']:.2f}, loss "
+        f"forward {s['forward']:.2f}, rest {s['rest']:.2f}; padding {s['padding']:.2f}) | mean "
+        f"{s['mean']:6.2f} s/step | {s['tokens']:6.1f} sampled tokens/step | "
+        f"{s['tok_per_s']:6.1f} sampled tokens/s"
     )
     return s
 
@@ -190,7 +275,15 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--lr", type=float, default=1e-6)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads for both sides (0: torch's default); 1 is steadier on a loaded machine",
+    )
     args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     if importlib.util.find_spec("trl") is None or importlib.util.find_spec("datasets") is None:
         print(
@@ -208,15 +301,19 @@ def main() -> None:
         f"<= {MAX_NEW_TOKENS} tokens, lr {args.lr}, 1 warm-up + {args.steps} timed steps",
         flush=True,
     )
-    ours_raw = bench_turngym(model, args.lr, args.steps, args.seed)
-    theirs_raw = bench_trl(model, args.lr, args.steps, args.seed)
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    ours = make_turngym(model, args.lr, args.steps, args.seed)
+    theirs_raw, others = bench_interleaved(
+        model, args.lr, args.steps, args.seed, {"turngym": lambda i: turngym_step(ours, index=i)}
+    )
+    print(f"load average at end: {os.getloadavg()}")
     print("--- timed steps only (warm-up discarded) ---")
-    ours = summarize("turngym", ours_raw)
+    mine = summarize("turngym", others["turngym"])
     theirs = summarize("TRL", theirs_raw)
     print(
-        f"turngym / TRL: median step time {ours['median'] / theirs['median']:.2f}x, "
-        f"mean step time {ours['mean'] / theirs['mean']:.2f}x, "
-        f"sampled tokens per second {ours['tok_per_s'] / theirs['tok_per_s']:.2f}x "
+        f"turngym / TRL: median step time {mine['median'] / theirs['median']:.2f}x, "
+        f"mean step time {mine['mean'] / theirs['mean']:.2f}x, "
+        f"sampled tokens per second {mine['tok_per_s'] / theirs['tok_per_s']:.2f}x "
         "(time < 1 and tokens/s > 1 mean turngym is faster)"
     )
 

@@ -50,6 +50,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     trainer = Trainer(cfg)
     last = trainer.fit()
+    if not trainer.dist.is_main:  # under accelerate launch, rank 0 reports
+        return 0
     print(f"done: {trainer.step} steps, output in {cfg.output_dir}")
     if last:
         keys = [k for k in ("reward/mean", "eval/reward_mean", "eval/success_rate") if k in last]

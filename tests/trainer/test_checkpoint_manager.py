@@ -252,3 +252,16 @@ def test_unloadable_extra_and_frozen_model_fail_cleanly(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no trainable parameters"):
         mgr.save(2, frozen, None)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_kill_between_setting_aside_and_publishing_keeps_the_old_copy(tmp_path: Path) -> None:
+    _save_steps(tmp_path, [1, 2])
+    # the state a re-save of step 2 leaves when killed after moving the old copy aside
+    aside = tmp_path / f"step_000002.tmp-replaced-{dead_pid()}-abcd1234"
+    os.rename(tmp_path / "step_000002", aside)
+    partial = tmp_path / f"step_000002.tmp-{dead_pid()}-beefbeef"
+    partial.mkdir()
+    mgr = CheckpointManager(tmp_path)
+    assert not aside.exists() and not partial.exists()
+    ckpt = mgr.load_latest(*make(7))
+    assert ckpt is not None and ckpt["step"] == 2

@@ -89,7 +89,9 @@ def test_unknown_key_names_dotted_path_and_suggests() -> None:
     msg = str(info.value)
     assert "'rollout.grop_size'" in msg and "'rollout.group_size'" in msg
 
-    with pytest.raises(ConfigError, match="unknown config key 'zzz'.*Valid keys: model, lora"):
+    with pytest.raises(
+        ConfigError, match="unknown config key 'zzz'.*Valid keys: model, openai, lora"
+    ):
         TrainConfig.from_dict({"zzz": 1})
 
 

@@ -1,7 +1,10 @@
 """The transformers backend: batched sampling with a KV cache on CPU or CUDA.
 
 Prompts are left-padded into one batch, prefilled once, then decoded token by token with the
-model's cache. Logprobs are taken from ``log_softmax(logits / temperature)``, the same
+model's cache. Three things keep the work to what sampling needs (docs/speed.md): identical
+prompts (a GRPO group) are prefilled once and their cache copied; the prefill computes logits
+for the last position only (``logits_to_keep=1``); and a row that has finished leaves the
+batch and the cache, instead of decoding padding until the longest row is done. Logprobs are taken from ``log_softmax(logits / temperature)``, the same
 quantity the trainer recomputes, so the importance ratio is 1 up to float noise on-policy.
 
 Vision-language models sample the same way: pass each prompt's images
@@ -16,6 +19,7 @@ exercised on, a GPU in this repository's CI.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +145,7 @@ class HFBackend:
                 self.model.train()
         return out
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _generate_batch(
         self,
         prompts: Sequence[Sequence[int]],
@@ -159,8 +163,6 @@ class HFBackend:
             attention_BL[i, L - len(p) :] = 1
         input_ids_BL, attention_BL = input_ids_BL.to(device), attention_BL.to(device)
         position_BL = (attention_BL.cumsum(-1) - 1).clamp(min=0)
-        stop_ids = torch.tensor(list(params.stop_token_ids) or [-1], device=device)
-        caps_B = torch.tensor(list(caps), device=device)
 
         from transformers import DynamicCache
 
@@ -172,53 +174,86 @@ class HFBackend:
             # Multimodal RoPE positions are (3, B, L); decoding continues each row from its
             # last position, as for 1-D positions.
             position_BL = image_kwargs.pop("position_ids", position_BL)
+        # Identical prompts (a GRPO group shares one) are prefilled once; the cache and the
+        # last logits are then copied to every row that uses them.
+        unique_rows: list[int] = []
+        first_row: dict[tuple[int, ...], int] = {}
+        source_B: list[int] = []
+        for i, p in enumerate(prompts):
+            key = tuple(p)
+            if key not in first_row:
+                first_row[key] = len(unique_rows)
+                unique_rows.append(i)
+            source_B.append(first_row[key])
+        share = not image_kwargs and len(unique_rows) < B
+        prefill_ids, prefill_attn, prefill_pos = input_ids_BL, attention_BL, position_BL
+        if share:
+            rows_U = torch.tensor(unique_rows, device=device)
+            prefill_ids, prefill_attn = input_ids_BL[rows_U], attention_BL[rows_U]
+            prefill_pos = position_BL[rows_U]
         cache = DynamicCache()
+        # Only the last position's logits are needed: skip the LM head on the rest of the prompt.
+        keep_last = {"logits_to_keep": 1} if _takes_logits_to_keep(self.model) else {}
         logits_BV = self.model(
-            input_ids=input_ids_BL,
-            attention_mask=attention_BL,
-            position_ids=position_BL,
+            input_ids=prefill_ids,
+            attention_mask=prefill_attn,
+            position_ids=prefill_pos,
             past_key_values=cache,
             use_cache=True,
+            **keep_last,
             **image_kwargs,
         ).logits[:, -1, :]
+        if share:
+            expand_B = torch.tensor(source_B, device=device)
+            cache.batch_select_indices(expand_B)
+            logits_BV = logits_BV[expand_B]
         tokens: list[list[int]] = [[] for _ in range(B)]
         logprobs: list[list[float]] = [[] for _ in range(B)]
         stopped = [False] * B
-        finished_B = torch.zeros(B, dtype=torch.bool, device=device)
-        position_B1 = position_BL[..., -1:]
+        stop_set = set(params.stop_token_ids)
+        # rows_A[k] is the original index of the k-th row still decoding; finished rows leave
+        # the batch (and the KV cache) instead of decoding padding until the longest is done.
+        rows_A = list(range(B))
+        caps_A = list(caps)
+        position_A1 = position_BL[..., -1:]
         for t in range(max(caps)):
-            logits_BV = logits_BV.float()
+            logits_AV = logits_BV.float()
             if params.temperature == 0:
-                logp_BV = torch.log_softmax(logits_BV, dim=-1)
-                next_B = logits_BV.argmax(dim=-1)
+                logp_AV = torch.log_softmax(logits_AV, dim=-1)
+                next_A = logits_AV.argmax(dim=-1)
             else:
-                scaled_BV = logits_BV / params.temperature
-                logp_BV = torch.log_softmax(scaled_BV, dim=-1)
-                probs_BV = torch.softmax(
-                    filter_logits(scaled_BV, params.top_k, params.top_p), dim=-1
+                scaled_AV = logits_AV / params.temperature
+                logp_AV = torch.log_softmax(scaled_AV, dim=-1)
+                probs_AV = torch.softmax(
+                    filter_logits(scaled_AV, params.top_k, params.top_p), dim=-1
                 )
-                next_B = torch.multinomial(probs_BV, 1, generator=self._generator).squeeze(-1)
-            next_B = torch.where(finished_B, torch.full_like(next_B, self.pad_token_id), next_B)
-            chosen_B = logp_BV.gather(-1, next_B[:, None]).squeeze(-1)
-            next_list, chosen_list = next_B.tolist(), chosen_B.tolist()
-            for i in range(B):
-                if not finished_B[i]:
-                    tokens[i].append(next_list[i])
-                    logprobs[i].append(chosen_list[i])
-            is_stop_B = torch.isin(next_B, stop_ids) & ~finished_B
-            for i in torch.nonzero(is_stop_B).flatten().tolist():
-                stopped[i] = True
-            finished_B = finished_B | is_stop_B | (caps_B <= t + 1)
-            if bool(finished_B.all()):
+                next_A = torch.multinomial(probs_AV, 1, generator=self._generator).squeeze(-1)
+            chosen_A = logp_AV.gather(-1, next_A[:, None]).squeeze(-1)
+            next_list, chosen_list = next_A.tolist(), chosen_A.tolist()
+            keep: list[int] = []
+            for k, i in enumerate(rows_A):
+                tokens[i].append(next_list[k])
+                logprobs[i].append(chosen_list[k])
+                if next_list[k] in stop_set:
+                    stopped[i] = True
+                elif caps_A[k] > t + 1:
+                    keep.append(k)
+            if not keep:
                 break
-            attention_BL = torch.cat(
-                [attention_BL, torch.ones((B, 1), dtype=torch.long, device=device)], dim=1
-            )
-            position_B1 = position_B1 + 1
+            if len(keep) < len(rows_A):
+                keep_A = torch.tensor(keep, device=device)
+                cache.batch_select_indices(keep_A)
+                attention_BL = attention_BL[keep_A]
+                position_A1 = position_A1[..., keep_A, :]
+                next_A = next_A[keep_A]
+                rows_A = [rows_A[k] for k in keep]
+                caps_A = [caps_A[k] for k in keep]
+            attention_BL = torch.cat([attention_BL, attention_BL.new_ones((len(rows_A), 1))], dim=1)
+            position_A1 = position_A1 + 1
             logits_BV = self.model(
-                input_ids=next_B[:, None],
+                input_ids=next_A[:, None],
                 attention_mask=attention_BL,
-                position_ids=position_B1,
+                position_ids=position_A1,
                 past_key_values=cache,
                 use_cache=True,
             ).logits[:, -1, :]
@@ -230,3 +265,12 @@ class HFBackend:
             )
             for i in range(B)
         ]
+
+
+def _takes_logits_to_keep(model: Any) -> bool:
+    """Whether the (possibly peft-wrapped) model's forward accepts ``logits_to_keep``."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return "logits_to_keep" in inspect.signature(base.forward).parameters
+    except (TypeError, ValueError):
+        return False

@@ -327,6 +327,13 @@ class CheckpointManager:
             match = _TMP_RE.match(entry.name)
             if match is None or _pid_alive(int(match.group(1))):
                 continue
+            original = self.root / entry.name.split(".tmp-", 1)[0]
+            if ".tmp-replaced-" in entry.name and not original.exists():
+                # Killed between moving the old copy aside and publishing the new one: the
+                # old copy is complete, keep it.
+                logger.info("restoring %s, set aside by an interrupted re-save", original)
+                os.rename(entry, original)
+                continue
             logger.info("removing leftover of an interrupted checkpoint save: %s", entry)
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)

@@ -58,6 +58,25 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def truncate_jsonl_after_step(path: str | Path, step: int) -> None:
+    """Drop the records of steps after ``step`` (and torn lines) from a JSONL log, atomically.
+
+    A resumed run replays the steps after its checkpoint; their earlier records (metrics,
+    rollout samples) would otherwise appear twice.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    kept = [
+        json.dumps(r, allow_nan=False)
+        for r in read_metrics(path)
+        if isinstance(r.get("step"), int) and r["step"] <= step
+    ]
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 class MetricsLogger:
     """Appends one JSON object per step to a ``.jsonl`` file, flushed line by line.
 
@@ -78,15 +97,8 @@ class MetricsLogger:
     def __init__(self, path: str | Path, *, truncate_after_step: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if truncate_after_step is not None and self.path.exists():
-            kept = [
-                json.dumps(r, allow_nan=False)
-                for r in read_metrics(self.path)
-                if isinstance(r.get("step"), int) and r["step"] <= truncate_after_step
-            ]
-            tmp = self.path.with_name(self.path.name + f".tmp-{os.getpid()}")
-            tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-            os.replace(tmp, self.path)
+        if truncate_after_step is not None:
+            truncate_jsonl_after_step(self.path, truncate_after_step)
         self._file: TextIO | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
 
     def log(self, step: int, metrics: Mapping[str, Any]) -> None:
