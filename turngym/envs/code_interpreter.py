@@ -38,9 +38,10 @@ from turngym.envs.base import StepOutcome, Task, TextEnv
 from turngym.envs.math_answers import answers_match, extract_answer, is_well_formed_answer
 from turngym.envs.math_tasks import MathTaskGenerator, TaskSet, TaskSource
 from turngym.tools.base import ToolArgumentError
-from turngym.tools.formats import ParseResult, ToolCallParseError, get_format
+from turngym.tools.formats import ParseResult, get_format
 from turngym.tools.python import PythonInterpreter
 from turngym.tools.sandbox import find_bwrap, make_sandbox
+from turngym.tools.tool_turns import run_tool_calls
 
 __all__ = ["CodeInterpreterEnv"]
 
@@ -208,19 +209,16 @@ class CodeInterpreterEnv(TextEnv):
                 info={"answer": answer, "correct": correct, "success": correct},
             )
         parsed: ParseResult = self.format.parse(action)
-        messages = [self._run_call(call) for call in parsed.calls[: self.max_calls_per_turn]]
-        skipped = len(parsed.calls) - self.max_calls_per_turn
-        if skipped > 0:
-            messages.append(
-                Message(
-                    "user",
-                    f"Only the first {self.max_calls_per_turn} code blocks of a message are run; "
-                    f"{skipped} more were skipped.",
-                )
-            )
-        if parsed.errors:
-            self._counts["parse_errors"] += len(parsed.errors)
-            messages.append(Message("user", self._parse_error_text(parsed.errors)))
+        messages = run_tool_calls(
+            parsed,
+            self._run_call,
+            max_calls=self.max_calls_per_turn,
+            skip_note=(
+                "Only the first {limit} code blocks of a message are run; "
+                "{skipped} more were skipped."
+            ),
+            counts=self._counts,
+        )
         if not parsed.attempted and self.lenient_answers:
             numbers = _NUMBER.findall(action.replace(",", ""))
             if numbers:
@@ -252,11 +250,6 @@ class CodeInterpreterEnv(TextEnv):
         if not result.ok:
             self._counts["tool_errors"] += 1
         return Message("tool", python.format(result), name=python.name, tool_call_id=call.id)
-
-    def _parse_error_text(self, errors: list[ToolCallParseError]) -> str:
-        lines = ["Your message has a malformed tool call, which was not run:"]
-        lines += [f"- {error.message}" for error in errors]
-        return "\n".join(lines)
 
     # ---- info, probes, lifecycle --------------------------------------------------------
 

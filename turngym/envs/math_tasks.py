@@ -20,8 +20,6 @@ A task is a dict ``{"id", "question", "answer" (a string), "level"}``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +27,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from turngym.envs.base import SPLITS, Task, seeded_rng
+from turngym.envs.base import Task, seeded_rng
+from turngym.envs.task_files import (
+    FixedTaskSet,
+    TaskFileError,
+    check_generator_index,
+    check_split,
+    hash_split,
+    hash_unit,
+    iter_jsonl_rows,
+    train_test_from_jsonl,
+)
 
 __all__ = [
     "LEVELS",
@@ -49,10 +57,6 @@ LEVELS: tuple[int, ...] = (0, 1, 2, 3, 4)
 Problem = tuple[str, str]
 
 
-class TaskFileError(ValueError):
-    """A task file has a bad row; the message names the file and line."""
-
-
 class TaskSource(Protocol):
     """Where an env gets tasks: by index, per split."""
 
@@ -65,19 +69,8 @@ class TaskSource(Protocol):
         ...
 
 
-def hash_unit(text: str) -> float:
-    """A stable pseudo-random number in [0, 1) from ``text`` (same in every process)."""
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "little") / 2**64
-
-
 def _split_of(question: str, test_fraction: float) -> str:
     return "test" if hash_unit(question) < test_fraction else "train"
-
-
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
 
 # ---- the generator ---------------------------------------------------------------------
@@ -327,16 +320,12 @@ class MathTaskGenerator:
         self.num_test_tasks = num_test_tasks
 
     def num_tasks(self, split: str = "train") -> int | None:
-        _check_split(split)
+        check_split(split)
         return None if split == "train" else self.num_test_tasks
 
     def get_task(self, index: int, split: str = "train") -> Task:
-        _check_split(split)
-        if index < 0 or (split == "test" and index >= self.num_test_tasks):
-            raise IndexError(
-                f"task index {index} is out of range for the {split} split "
-                f"({self.num_tasks(split) or 'unbounded'} tasks)"
-            )
+        check_split(split)
+        check_generator_index(index, split, self.num_test_tasks)
         rng = seeded_rng("math", self.seed, split, index)
         for _ in range(10_000):
             level = self.levels[int(rng.integers(len(self.levels)))]
@@ -392,24 +381,14 @@ def load_tasks_jsonl(path: str | Path) -> list[Task]:
     path = Path(path)
     tasks: list[Task] = []
     lines_of: dict[str, int] = {}
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TaskFileError(
-                    f"{where}: invalid JSON ({exc.msg} at column {exc.colno})"
-                ) from None
-            task = _task_from_row(row, where, default_id=f"{path.stem}-{lineno}")
-            if task["id"] in lines_of:
-                raise TaskFileError(
-                    f"{where}: duplicate id {task['id']!r} (first on line {lines_of[task['id']]})"
-                )
-            lines_of[task["id"]] = lineno
-            tasks.append(task)
+    for lineno, where, row in iter_jsonl_rows(path):
+        task = _task_from_row(row, where, default_id=f"{path.stem}-{lineno}")
+        if task["id"] in lines_of:
+            raise TaskFileError(
+                f"{where}: duplicate id {task['id']!r} (first on line {lines_of[task['id']]})"
+            )
+        lines_of[task["id"]] = lineno
+        tasks.append(task)
     if not tasks:
         raise TaskFileError(f"{path}: no tasks found")
     return tasks
@@ -420,21 +399,20 @@ def split_by_hash(tasks: Sequence[Task], test_fraction: float) -> tuple[list[Tas
 
     Deterministic and order-preserving; equal questions always land in the same split.
     """
-    train = [t for t in tasks if _split_of(t["question"], test_fraction) == "train"]
-    test = [t for t in tasks if _split_of(t["question"], test_fraction) == "test"]
-    return train, test
+    return hash_split(tasks, test_fraction, _question_split)
 
 
-class TaskSet:
+def _question_split(task: Task, test_fraction: float) -> str:
+    return _split_of(task["question"], test_fraction)
+
+
+class TaskSet(FixedTaskSet):
     """A fixed list of tasks per split (e.g. loaded from JSONL).
 
     Args:
         train: Training tasks.
         test: Test tasks.
     """
-
-    def __init__(self, train: Sequence[Task], test: Sequence[Task]):
-        self.splits: dict[str, list[Task]] = {"train": list(train), "test": list(test)}
 
     @classmethod
     def from_jsonl(
@@ -456,32 +434,14 @@ class TaskSet:
         Raises:
             TaskFileError: A bad file, or no training task left.
         """
-        tasks = load_tasks_jsonl(path)
-        if test_path is not None:
-            train, test = tasks, load_tasks_jsonl(test_path)
-        else:
-            if not 0.0 <= test_fraction < 1.0:
-                raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
-            train, test = split_by_hash(tasks, test_fraction)
-        if levels is not None:
-            keep = set(levels)
-            train = [t for t in train if t.get("level") in keep]
-            test = [t for t in test if t.get("level") in keep]
-        if not train:
-            raise TaskFileError(
-                f"{path}: no training tasks (after the test split and level filter)"
-            )
+        kept = None if levels is None else set(levels)
+        train, test = train_test_from_jsonl(
+            path,
+            test_path=test_path,
+            test_fraction=test_fraction,
+            load=load_tasks_jsonl,
+            split_of=_question_split,
+            keep=None if kept is None else (lambda t: t.get("level") in kept),
+            filter_name="level filter",
+        )
         return cls(train, test)
-
-    def num_tasks(self, split: str = "train") -> int | None:
-        _check_split(split)
-        return len(self.splits[split])
-
-    def get_task(self, index: int, split: str = "train") -> Task:
-        _check_split(split)
-        tasks = self.splits[split]
-        if not 0 <= index < len(tasks):
-            raise IndexError(
-                f"task index {index} is out of range for the {split} split ({len(tasks)} tasks)"
-            )
-        return dict(tasks[index])

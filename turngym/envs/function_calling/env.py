@@ -22,7 +22,8 @@ from turngym.envs.function_calling.tasks import (
     validate_task,
 )
 from turngym.tools.base import FunctionTool, ToolArgumentError
-from turngym.tools.formats import ToolCallParseError, get_format
+from turngym.tools.formats import get_format
+from turngym.tools.tool_turns import run_tool_calls
 
 __all__ = ["FunctionCallingEnv"]
 
@@ -182,22 +183,15 @@ class FunctionCallingEnv(TextEnv):
             self._attempted = True
         if not parsed.attempted:
             return self._finish()
-        messages = []
         if parsed.calls:
             self._made_turns.append(list(parsed.calls))
-            messages = [self._run_call(c) for c in parsed.calls[: self.max_calls_per_turn]]
-            skipped = len(parsed.calls) - self.max_calls_per_turn
-            if skipped > 0:
-                messages.append(
-                    Message(
-                        "user",
-                        f"Only the first {self.max_calls_per_turn} calls of a message run; "
-                        f"{skipped} more were skipped.",
-                    )
-                )
-        if parsed.errors:
-            self._counts["parse_errors"] += len(parsed.errors)
-            messages.append(Message("user", _parse_error_text(parsed.errors)))
+        messages = run_tool_calls(
+            parsed,
+            self._run_call,
+            max_calls=self.max_calls_per_turn,
+            skip_note="Only the first {limit} calls of a message run; {skipped} more were skipped.",
+            counts=self._counts,
+        )
         return StepOutcome(messages=messages)
 
     def _run_call(self, call: ToolCall) -> Message:
@@ -293,9 +287,3 @@ class FunctionCallingEnv(TextEnv):
                 '<tool_call>{"name": <function-name>, "arguments": <args-json-object>}</tool_call>'
             )
         return f"{_INTRO}\n\n{self.format.instructions(self.tool_schemas())}"
-
-
-def _parse_error_text(errors: list[ToolCallParseError]) -> str:
-    lines = ["Your message has a malformed tool call, which was not run:"]
-    lines += [f"- {error.message}" for error in errors]
-    return "\n".join(lines)

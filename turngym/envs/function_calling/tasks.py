@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from turngym.envs.base import SPLITS, Task, seeded_rng
+from turngym.envs.base import Task, seeded_rng
 from turngym.envs.function_calling.apps import (
     CAPITALS,
     CURRENCY_TO_USD,
@@ -50,7 +50,15 @@ from turngym.envs.function_calling.apps import (
     tool_schemas,
 )
 from turngym.envs.function_calling.matching import validate_assertion, validate_expected_call
-from turngym.envs.math_tasks import TaskFileError, hash_unit
+from turngym.envs.task_files import (
+    FixedTaskSet,
+    TaskFileError,
+    check_generator_index,
+    check_split,
+    hash_unit,
+    iter_jsonl_rows,
+    train_test_from_jsonl,
+)
 
 __all__ = [
     "CALLING_CATEGORIES",
@@ -720,6 +728,10 @@ def _split_of(request: str, test_fraction: float) -> str:
     return "test" if hash_unit("function_calling:" + request) < test_fraction else "train"
 
 
+def _request_split(task: Task, test_fraction: float) -> str:
+    return _split_of(task["request"], test_fraction)
+
+
 class FunctionCallingTaskGenerator:
     """An unbounded, seeded stream of generated tasks (a finite test split).
 
@@ -753,16 +765,12 @@ class FunctionCallingTaskGenerator:
         self.num_test_tasks = num_test_tasks
 
     def num_tasks(self, split: str = "train") -> int | None:
-        _check_split(split)
+        check_split(split)
         return None if split == "train" else self.num_test_tasks
 
     def get_task(self, index: int, split: str = "train") -> Task:
-        _check_split(split)
-        if index < 0 or (split == "test" and index >= self.num_test_tasks):
-            raise IndexError(
-                f"task index {index} is out of range for the {split} split "
-                f"({self.num_tasks(split) or 'unbounded'} tasks)"
-            )
+        check_split(split)
+        check_generator_index(index, split, self.num_test_tasks)
         category = self.categories[index % len(self.categories)]
         rng = seeded_rng("function_calling", self.seed, split, index)
         for _ in range(10_000):
@@ -770,11 +778,6 @@ class FunctionCallingTaskGenerator:
             if _split_of(task["request"], self.test_fraction) == split:
                 return {"id": f"fc-{self.seed}-{split}-{index}", **task}
         raise RuntimeError(f"could not draw a {split} {category} task")  # pragma: no cover
-
-
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
 
 def _check_categories(categories: Sequence[str] | None) -> tuple[str, ...]:
@@ -883,16 +886,7 @@ def load_tasks_jsonl(path: str | Path) -> list[Task]:
     if not path.is_file():
         raise TaskFileError(f"{path}: task file not found")
     tasks = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TaskFileError(
-                f"{where}: invalid JSON ({exc.msg} at column {exc.colno})"
-            ) from None
+    for lineno, where, row in iter_jsonl_rows(path):
         try:
             task = validate_task(row, where)
         except ValueError as exc:
@@ -904,16 +898,13 @@ def load_tasks_jsonl(path: str | Path) -> list[Task]:
     return tasks
 
 
-class FunctionCallingTaskSet:
+class FunctionCallingTaskSet(FixedTaskSet):
     """Fixed task lists per split, e.g. loaded from JSONL files.
 
     Args:
         train: Training tasks.
         test: Test tasks.
     """
-
-    def __init__(self, train: Sequence[Task], test: Sequence[Task]):
-        self.splits: dict[str, list[Task]] = {"train": list(train), "test": list(test)}
 
     @classmethod
     def from_jsonl(
@@ -935,34 +926,21 @@ class FunctionCallingTaskSet:
         Raises:
             TaskFileError: A bad file, or no training task left.
         """
-        tasks = load_tasks_jsonl(path)
-        if test_path is not None:
-            train, test = tasks, load_tasks_jsonl(test_path)
-        else:
-            if not 0.0 <= test_fraction < 1.0:
-                raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
-            train = [t for t in tasks if _split_of(t["request"], test_fraction) == "train"]
-            test = [t for t in tasks if _split_of(t["request"], test_fraction) == "test"]
-        if categories is not None:
-            keep = set(_check_categories(categories))
-            train = [t for t in train if t["category"] in keep]
-            test = [t for t in test if t["category"] in keep]
-        if not train:
-            raise TaskFileError(f"{path}: no training tasks (after the test split and filter)")
+        kept = None if categories is None else set(_check_categories(categories))
+        train, test = train_test_from_jsonl(
+            path,
+            test_path=test_path,
+            test_fraction=test_fraction,
+            load=load_tasks_jsonl,
+            split_of=_request_split,
+            keep=None if kept is None else (lambda t: t["category"] in kept),
+        )
         return cls(train, test)
 
-    def num_tasks(self, split: str = "train") -> int | None:
-        _check_split(split)
-        return len(self.splits[split])
-
-    def get_task(self, index: int, split: str = "train") -> Task:
-        _check_split(split)
-        tasks = self.splits[split]
-        if not 0 <= index < len(tasks):
-            raise IndexError(
-                f"task index {index} is out of range for the {split} split ({len(tasks)} tasks)"
-            )
-        return json.loads(json.dumps(tasks[index]))
+    @staticmethod
+    def copy_task(task: Task) -> Task:
+        """A deep copy: an env changes the nested ``state`` of its task."""
+        return json.loads(json.dumps(task))
 
 
 def reference_solution(task: Task) -> list[list[dict[str, Any]]]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from turngym.core.messages import Message
-from turngym.envs.base import StepOutcome, Task, TextEnv
+from turngym.envs.base import Task
 from turngym.envs.games.cities import (
     CITIES,
     CLIMATE_ADJECTIVES,
@@ -45,6 +45,7 @@ from turngym.envs.games.cities import (
     population_band,
 )
 from turngym.envs.games.common import ItemSplits, extract_tag, fold, last_question
+from turngym.envs.games.question_game import QuestionGameEnv
 
 __all__ = ["CityReply", "GuessMyCityEnv", "answer_city_question"]
 
@@ -408,7 +409,7 @@ _SYSTEM_PROMPT = (
 )
 
 
-class GuessMyCityEnv(TextEnv):
+class GuessMyCityEnv(QuestionGameEnv):
     """Guess My City against a rule-based oracle over a 51-city table.
 
     See the module docstring for the protocol and reward. ``info`` of every step holds
@@ -439,25 +440,19 @@ class GuessMyCityEnv(TextEnv):
         reveal_landmark: bool = True,
         render_mode: str | None = None,
     ):
-        super().__init__(render_mode=render_mode)
-        if max_questions < 1:
-            raise ValueError(f"max_questions must be >= 1, got {max_questions!r}")
-        if question_cost < 0:
-            raise ValueError(f"question_cost must be >= 0, got {question_cost!r}")
+        super().__init__(
+            max_questions=max_questions,
+            question_cost=question_cost,
+            success_reward=success_reward,
+            render_mode=render_mode,
+        )
         self.cities = tuple(cities)
         self._by_name = {c.name: c for c in self.cities}
         self.splits = ItemSplits(
             list(self._by_name), test_fraction=test_fraction, salt="guess-my-city", seed=seed
         )
-        self.max_questions = int(max_questions)
-        self.question_cost = float(question_cost)
-        self.success_reward = float(success_reward)
         self.reveal_landmark = bool(reveal_landmark)
         self.hidden: City | None = None
-        self._counts = self._zero_counts()
-
-    def num_tasks(self, split: str = "train") -> int | None:
-        return self.splits.num_tasks(split)
 
     def get_task(self, index: int, split: str = "train") -> Task:
         name = self.splits.key_at(index, split)
@@ -471,7 +466,7 @@ class GuessMyCityEnv(TextEnv):
                 "from turngym.envs.games.cities.CITIES"
             )
         self.hidden = self._by_name[name]
-        self._counts = self._zero_counts()
+        self.reset_counts()
 
     def initial_messages(self, task: Task) -> list[Message]:
         return [
@@ -479,30 +474,15 @@ class GuessMyCityEnv(TextEnv):
             Message("user", "I have a city in mind. Ask your first question."),
         ]
 
-    def on_action(self, action: str) -> StepOutcome:
+    def answer(self, action: str) -> CityReply:
         assert self.hidden is not None
-        reply = answer_city_question(
+        return answer_city_question(
             action, self.hidden, self.cities, reveal_landmark=self.reveal_landmark
         )
-        self._counts["questions"] += 1
-        if reply.kind == "guess" and not reply.correct:
-            self._counts["wrong_guesses"] += 1
-        if reply.kind == "help":
-            self._counts["not_understood"] += 1
-        reward = 0.0 - self.question_cost  # 0.0 - 0.0 is +0.0, not -0.0
-        final = {"city": self.hidden.name}
-        if reply.correct:
-            return StepOutcome(
-                reward=reward + self.success_reward, done=True, info={"success": True, **final}
-            )
-        left = self.max_questions - self._counts["questions"]
-        if left <= 0:
-            return StepOutcome(reward=reward, done=True, info={"success": False, **final})
-        text = f"{reply.text} ({left} question{'s' if left != 1 else ''} left)"
-        return StepOutcome(messages=[Message("user", text)], reward=reward)
 
-    def episode_info(self) -> dict[str, Any]:
-        return dict(self._counts)
+    def final_info(self) -> dict[str, Any]:
+        assert self.hidden is not None
+        return {"city": self.hidden.name}
 
     def probe_actions(self) -> list[str]:
         return [
@@ -514,7 +494,3 @@ class GuessMyCityEnv(TextEnv):
             "Tell me a joke.",
             "",
         ]
-
-    @staticmethod
-    def _zero_counts() -> dict[str, int]:
-        return {"questions": 0, "wrong_guesses": 0, "not_understood": 0}

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from turngym.core.messages import Message
-from turngym.envs.base import StepOutcome, Task, TextEnv
+from turngym.envs.base import Task
 from turngym.envs.games.common import ItemSplits, extract_tag, last_question, normalize
 from turngym.envs.games.objects import OBJECTS, GameObject
+from turngym.envs.games.question_game import QuestionGameEnv
 
 __all__ = [
     "OracleReply",
@@ -452,7 +453,7 @@ _SYSTEM_PROMPT = (
 )
 
 
-class TwentyQuestionsEnv(TextEnv):
+class TwentyQuestionsEnv(QuestionGameEnv):
     """Twenty Questions against a rule-based oracle over a 102-object table.
 
     See the module docstring for the protocol and reward. ``info`` of every step holds
@@ -480,24 +481,18 @@ class TwentyQuestionsEnv(TextEnv):
         objects: Sequence[GameObject] = OBJECTS,
         render_mode: str | None = None,
     ):
-        super().__init__(render_mode=render_mode)
-        if max_questions < 1:
-            raise ValueError(f"max_questions must be >= 1, got {max_questions!r}")
-        if question_cost < 0:
-            raise ValueError(f"question_cost must be >= 0, got {question_cost!r}")
+        super().__init__(
+            max_questions=max_questions,
+            question_cost=question_cost,
+            success_reward=success_reward,
+            render_mode=render_mode,
+        )
         self.objects = {o.name: o for o in objects}
         self.names = {n for o in objects for n in o.names}
         self.splits = ItemSplits(
             list(self.objects), test_fraction=test_fraction, salt="twenty-questions", seed=seed
         )
-        self.max_questions = int(max_questions)
-        self.question_cost = float(question_cost)
-        self.success_reward = float(success_reward)
         self.hidden: GameObject | None = None
-        self._counts = self._zero_counts()
-
-    def num_tasks(self, split: str = "train") -> int | None:
-        return self.splits.num_tasks(split)
 
     def get_task(self, index: int, split: str = "train") -> Task:
         name = self.splits.key_at(index, split)
@@ -511,7 +506,7 @@ class TwentyQuestionsEnv(TextEnv):
                 "use a name from turngym.envs.games.objects.OBJECTS"
             )
         self.hidden = self.objects[name]
-        self._counts = self._zero_counts()
+        self.reset_counts()
 
     def initial_messages(self, task: Task) -> list[Message]:
         return [
@@ -519,28 +514,13 @@ class TwentyQuestionsEnv(TextEnv):
             Message("user", "I am thinking of something. Ask your first question."),
         ]
 
-    def on_action(self, action: str) -> StepOutcome:
+    def answer(self, action: str) -> OracleReply:
         assert self.hidden is not None
-        reply = answer_question(parse_question(action, self.names), self.hidden)
-        self._counts["questions"] += 1
-        if reply.kind == "guess" and not reply.correct:
-            self._counts["wrong_guesses"] += 1
-        if reply.kind == "help":
-            self._counts["not_understood"] += 1
-        reward = 0.0 - self.question_cost  # 0.0 - 0.0 is +0.0, not -0.0
-        final = {"object": self.hidden.name}
-        if reply.correct:
-            return StepOutcome(
-                reward=reward + self.success_reward, done=True, info={"success": True, **final}
-            )
-        left = self.max_questions - self._counts["questions"]
-        if left <= 0:
-            return StepOutcome(reward=reward, done=True, info={"success": False, **final})
-        text = f"{reply.text} ({left} question{'s' if left != 1 else ''} left)"
-        return StepOutcome(messages=[Message("user", text)], reward=reward)
+        return answer_question(parse_question(action, self.names), self.hidden)
 
-    def episode_info(self) -> dict[str, Any]:
-        return dict(self._counts)
+    def final_info(self) -> dict[str, Any]:
+        assert self.hidden is not None
+        return {"object": self.hidden.name}
 
     def probe_actions(self) -> list[str]:
         return [
@@ -552,7 +532,3 @@ class TwentyQuestionsEnv(TextEnv):
             "<guess>apple</guess>",
             "",
         ]
-
-    @staticmethod
-    def _zero_counts() -> dict[str, int]:
-        return {"questions": 0, "wrong_guesses": 0, "not_understood": 0}

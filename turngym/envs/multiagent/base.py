@@ -135,12 +135,51 @@ def _check_rule(rule: str, max_retries: int, penalty: float) -> None:
         raise ValueError(f"illegal_move_penalty must be >= 0 (it is subtracted), got {penalty!r}")
 
 
-class _SeededOptions:
-    """Seeding and reset-option checks shared by the AEC and the Parallel base."""
+class _TextGameCommon:
+    """Construction, spaces, seeding and reset-option checks shared by the AEC and the
+    Parallel base."""
 
     reset_options: ClassVar[tuple[str, ...]] = ()
     """Option keys a game reads in ``reset(options=...)``."""
     np_random: np.random.Generator
+    metadata: ClassVar[dict[str, Any]]
+    possible_agents: list[str]
+
+    def _setup_common(
+        self,
+        *,
+        illegal_move_rule: str,
+        max_retries: int,
+        illegal_move_penalty: float,
+        max_action_chars: int,
+        render_mode: str | None,
+    ) -> None:
+        """Check and store the constructor arguments both bases take; build the spaces."""
+        _check_rule(illegal_move_rule, max_retries, illegal_move_penalty)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported; choose from "
+                f"{self.metadata['render_modes']}"
+            )
+        self.illegal_move_rule = illegal_move_rule
+        self.max_retries = max_retries
+        self.illegal_move_penalty = float(illegal_move_penalty)
+        self.render_mode = render_mode
+        if not getattr(self, "possible_agents", None):
+            self.possible_agents = ["player_0", "player_1"]
+        self.agents: list[str] = []
+        self._observation_spaces = {a: ConversationSpace() for a in self.possible_agents}
+        self._action_spaces = {
+            a: TextSpace(max_length=max_action_chars) for a in self.possible_agents
+        }
+
+    def observation_space(self, agent: str) -> ConversationSpace:
+        """A :class:`~turngym.core.ConversationSpace` (the same object for every call)."""
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent: str) -> TextSpace:
+        """A :class:`~turngym.core.TextSpace` (the same object for every call)."""
+        return self._action_spaces[agent]
 
     def _seed_and_options(
         self, seed: int | None, options: Mapping[str, Any] | None
@@ -161,7 +200,7 @@ class _SeededOptions:
         return {k: v for k, v in options.items() if k in self.reset_options}
 
 
-class TextGameEnv(_SeededOptions, AECEnv):
+class TextGameEnv(_TextGameCommon, AECEnv):
     """Base of turn-based text games (PettingZoo AEC); see the module docstring.
 
     Subclasses implement :meth:`new_game`, :meth:`apply_move` and :meth:`board_text`, and may
@@ -193,23 +232,13 @@ class TextGameEnv(_SeededOptions, AECEnv):
         render_mode: str | None = None,
     ):
         super().__init__()
-        _check_rule(illegal_move_rule, max_retries, illegal_move_penalty)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode {render_mode!r} is not supported; choose from "
-                f"{self.metadata['render_modes']}"
-            )
-        self.illegal_move_rule = illegal_move_rule
-        self.max_retries = max_retries
-        self.illegal_move_penalty = float(illegal_move_penalty)
-        self.render_mode = render_mode
-        if not getattr(self, "possible_agents", None):
-            self.possible_agents = ["player_0", "player_1"]
-        self.agents: list[str] = []
-        self._observation_spaces = {a: ConversationSpace() for a in self.possible_agents}
-        self._action_spaces = {
-            a: TextSpace(max_length=max_action_chars) for a in self.possible_agents
-        }
+        self._setup_common(
+            illegal_move_rule=illegal_move_rule,
+            max_retries=max_retries,
+            illegal_move_penalty=illegal_move_penalty,
+            max_action_chars=max_action_chars,
+            render_mode=render_mode,
+        )
         self._inbox: dict[str, list[Message]] = {}
         self._conversations: dict[str, list[Message]] = {}
         self._log: list[str] = []
@@ -248,14 +277,6 @@ class TextGameEnv(_SeededOptions, AECEnv):
         return []
 
     # ---- PettingZoo API -----------------------------------------------------------------
-
-    def observation_space(self, agent: str) -> ConversationSpace:
-        """A :class:`~turngym.core.ConversationSpace` (the same object for every call)."""
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str) -> TextSpace:
-        """A :class:`~turngym.core.TextSpace` (the same object for every call)."""
-        return self._action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Start a game. ``seed`` makes it reproducible; ``options`` are game-specific."""
@@ -396,7 +417,7 @@ class TextGameEnv(_SeededOptions, AECEnv):
             }
 
 
-class SimultaneousTextGameEnv(_SeededOptions, ParallelEnv):
+class SimultaneousTextGameEnv(_TextGameCommon, ParallelEnv):
     """Base of games whose players move at the same time (PettingZoo Parallel API).
 
     Each ``step`` takes one action text per live agent. A legal move is kept; an illegal one
@@ -422,23 +443,13 @@ class SimultaneousTextGameEnv(_SeededOptions, ParallelEnv):
         max_action_chars: int = 20_000,
         render_mode: str | None = None,
     ):
-        _check_rule(illegal_move_rule, max_retries, illegal_move_penalty)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode {render_mode!r} is not supported; choose from "
-                f"{self.metadata['render_modes']}"
-            )
-        self.illegal_move_rule = illegal_move_rule
-        self.max_retries = max_retries
-        self.illegal_move_penalty = float(illegal_move_penalty)
-        self.render_mode = render_mode
-        if not getattr(self, "possible_agents", None):
-            self.possible_agents = ["player_0", "player_1"]
-        self.agents: list[str] = []
-        self._observation_spaces = {a: ConversationSpace() for a in self.possible_agents}
-        self._action_spaces = {
-            a: TextSpace(max_length=max_action_chars) for a in self.possible_agents
-        }
+        self._setup_common(
+            illegal_move_rule=illegal_move_rule,
+            max_retries=max_retries,
+            illegal_move_penalty=illegal_move_penalty,
+            max_action_chars=max_action_chars,
+            render_mode=render_mode,
+        )
         self._moves: dict[str, str | None] = {}
         self._illegal: dict[str, int] = {}
         self._strikes: dict[str, int] = {}
@@ -476,14 +487,6 @@ class SimultaneousTextGameEnv(_SeededOptions, ParallelEnv):
         return agent
 
     # ---- PettingZoo API -----------------------------------------------------------------
-
-    def observation_space(self, agent: str) -> ConversationSpace:
-        """A :class:`~turngym.core.ConversationSpace` (the same object for every call)."""
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str) -> TextSpace:
-        """A :class:`~turngym.core.TextSpace` (the same object for every call)."""
-        return self._action_spaces[agent]
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None

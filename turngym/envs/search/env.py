@@ -54,7 +54,7 @@ from turngym.envs.search.scoring import REWARD_MODES, extract_tagged_answer, sco
 from turngym.envs.search.tasks import QAFileError, load_qa_jsonl
 from turngym.envs.search.world import KINDS, QuestionGenerator, generate_world
 from turngym.tools.base import ToolArgumentError
-from turngym.tools.formats import ToolCallParseError, get_format
+from turngym.tools.formats import get_format
 from turngym.tools.retrieval import (
     BM25Retriever,
     HttpRetriever,
@@ -64,6 +64,7 @@ from turngym.tools.retrieval import (
     SearchTool,
     load_corpus_jsonl,
 )
+from turngym.tools.tool_turns import run_tool_calls
 
 __all__ = ["SearchEnv"]
 
@@ -294,19 +295,16 @@ class SearchEnv(TextEnv):
                 },
             )
         parsed = self.format.parse(action)
-        messages = [self._run_call(call) for call in parsed.calls[: self.max_calls_per_turn]]
-        skipped = len(parsed.calls) - self.max_calls_per_turn
-        if skipped > 0:
-            messages.append(
-                Message(
-                    "user",
-                    f"Only the first {self.max_calls_per_turn} tool calls of a message are run; "
-                    f"{skipped} more were skipped.",
-                )
-            )
-        if parsed.errors:
-            self._counts["parse_errors"] += len(parsed.errors)
-            messages.append(Message("user", _parse_error_text(parsed.errors)))
+        messages = run_tool_calls(
+            parsed,
+            self._run_call,
+            max_calls=self.max_calls_per_turn,
+            skip_note=(
+                "Only the first {limit} tool calls of a message are run; "
+                "{skipped} more were skipped."
+            ),
+            counts=self._counts,
+        )
         if not parsed.attempted:
             self._counts["void_turns"] += 1
             messages.append(Message("user", _NUDGE))
@@ -409,9 +407,3 @@ def _user_tasks(qa_file: str | Path, test_file: str | Path | None, fraction: flo
     if not train:
         raise QAFileError(f"{qa_file}: no training questions left after the test split")
     return TaskSet(train, test)
-
-
-def _parse_error_text(errors: list[ToolCallParseError]) -> str:
-    lines = ["Your message has a malformed tool call, which was not run:"]
-    lines += [f"- {error.message}" for error in errors]
-    return "\n".join(lines)
