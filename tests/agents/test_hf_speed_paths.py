@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.micro_models import micro_llama
 from turngym.agents.backend import SamplingParams
 from turngym.agents.hf import HFBackend
 from turngym.trainer.losses import sequence_logprobs
@@ -15,19 +16,7 @@ PAD = 0
 
 @pytest.fixture(scope="module")
 def tiny_llama() -> torch.nn.Module:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=61,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-    )
-    return LlamaForCausalLM(config).eval()
+    return micro_llama(61)
 
 
 def _greedy_without_cache(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.micro_models import micro_llama
 from turngym.trainer.losses import policy_loss, sequence_logprobs, token_entropy
 from turngym.trainer.packing import (
     masked_logprobs,
@@ -19,20 +20,7 @@ PAD = 0
 
 @pytest.fixture(scope="module")
 def tiny_llama() -> torch.nn.Module:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=97,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        attn_implementation="sdpa",
-    )
-    return LlamaForCausalLM(config).eval()
+    return micro_llama(97, attn_implementation="sdpa")
 
 
 def _batch(seed: int = 1) -> tuple[list[list[int]], list[list[int]]]:
