@@ -29,6 +29,7 @@ import dataclasses
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -899,7 +900,10 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             if self.critic_optimizer is not None:
                 self.critic_optimizer.zero_grad(set_to_none=True)
-            self.scheduler.step()
+            with warnings.catch_warnings():
+                # The schedule stays tied to the update count; torch's order warning is moot.
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+                self.scheduler.step()
             return {k: v for k, v in metrics.items() if math.isfinite(v)}, False
         # Stepped even without gradients (all advantages zero): a no-op for AdamW that keeps
         # the scheduler's count tied to the training step.
