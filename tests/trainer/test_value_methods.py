@@ -67,3 +67,24 @@ def test_bad_value_settings_are_named(tiny_model_path, tmp_path):
     with pytest.raises(ConfigError) as err:
         cfg.validate()
     assert "algo.gae_lambda" in str(err.value) and "algo.ppo_epochs" in str(err.value)
+
+
+def test_tis_over_several_updates_uses_the_pre_update_policy_as_pi_old(tiny_model_path, tmp_path):
+    over = {"algo.tis_cap": 2.0, "algo.ppo_epochs": 2, "optim.lr": 1e-2}
+    trainer = Trainer(keyword_config(tiny_model_path, tmp_path, **over), log=lambda s: None)
+    seen: list[list[tuple[list[int], list[float], list[float]]]] = []
+    real = trainer._update
+
+    def spy(seqs, **kwargs):  # noqa: ANN001, ANN202
+        seen.append([(s.loss_mask, s.old_logprobs, list(s.pre_update_logprobs)) for s in seqs])
+        return real(seqs, **kwargs)
+
+    trainer._update = spy  # type: ignore[method-assign]
+    trainer.train_step()
+    assert len(seen) == 2 and seen[0]
+    # computed once before the first update and kept for the second one
+    assert sorted(r[2] for r in seen[0]) == sorted(r[2] for r in seen[1])
+    # it is the sampling policy itself: equal to the behaviour logprobs on sampled tokens
+    for mask, behaviour, pi_old in seen[0]:
+        on = [(b, o) for m, b, o in zip(mask, behaviour, pi_old, strict=True) if m]
+        assert on and all(abs(b - o) < 1e-3 for b, o in on)

@@ -712,15 +712,18 @@ class Trainer:
             for s in seqs:
                 s.advantage = float(adv_N[s.episode])
         needs_logprobs = cfg.algo.tis_cap is not None and self._updates_per_step() > 1
+        values: list[tuple[list[float], float]] = []
         if estimator in ("gae", "gae_turn") or needs_logprobs:
-            self._prepass(seqs, values=estimator in ("gae", "gae_turn"), logprobs=needs_logprobs)
+            values = self._prepass(
+                seqs, values=estimator in ("gae", "gae_turn"), logprobs=needs_logprobs
+            )
         if estimator in ("gae", "gae_turn"):
             metrics.update(
                 gae_credit(
                     [t for g in groups for t in g],
                     seqs,
                     flat_rewards,
-                    self._prepass_values,
+                    values,
                     env_weight=cfg.env_reward_weight,
                     turn_level=estimator == "gae_turn",
                     gamma=cfg.algo.gamma,
@@ -917,9 +920,16 @@ class Trainer:
         return metrics, True
 
     @torch.no_grad()
-    def _prepass(self, seqs: list[Sequence], *, values: bool, logprobs: bool) -> None:
-        """Critic values (for GAE) and pi_old logprobs (for TIS over several updates)."""
-        self._prepass_values: list[tuple[list[float], float]] = []
+    def _prepass(
+        self, seqs: list[Sequence], *, values: bool, logprobs: bool
+    ) -> list[tuple[list[float], float]]:
+        """Critic values (for GAE) and pi_old logprobs (for TIS over several updates).
+
+        Returns:
+            With ``values``, per sequence: (value of the state before each token, value after
+            the last token); otherwise an empty list. Logprobs go to ``pre_update_logprobs``.
+        """
+        out_values: list[tuple[list[float], float]] = []
         mb = self.cfg.optim.micro_batch_size
         temperature = self.cfg.rollout.temperature if self.cfg.rollout.temperature > 0 else 1.0
         for start in range(0, len(seqs), mb):
@@ -961,9 +971,8 @@ class Trainer:
                 before_BT = values_before_tokens(values_BT)
                 for i, s in enumerate(chunk):
                     n = len(s.token_ids)
-                    self._prepass_values.append(
-                        (before_BT[i, :n].tolist(), float(values_BT[i, n - 1]))
-                    )
+                    out_values.append((before_BT[i, :n].tolist(), float(values_BT[i, n - 1])))
+        return out_values
 
     def _values(self, ids_BT: torch.Tensor, attn_BT: torch.Tensor, hidden: Any) -> torch.Tensor:
         """Critic values per position, from the policy's hidden states or the critic model."""
