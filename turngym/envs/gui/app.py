@@ -489,10 +489,38 @@ class App:
         """Click pixel ``(x, y)``; returns a short note of what happened (for the status bar)."""
         target = self.hit_test(x, y)
         if target is None:
-            if self.expanded is not None and self.dialog is None:
-                self.expanded = None  # a click outside an open menu closes it
-            return "nothing"
+            return self._click_on_nothing()
         return self._activate(target)
+
+    def activate(self, element_id: str | None) -> str:
+        """Apply a click whose target was found by someone else's hit-testing (a browser's).
+
+        The Playwright backend dispatches real mouse events and lets Chromium decide which
+        element receives them; this applies the result to the model exactly as :meth:`click`
+        would have for the same target.
+
+        Args:
+            element_id: Id of the visible element that received the click, or None when the
+                click landed on nothing (which closes an open menu, as in :meth:`click`).
+
+        Raises:
+            ValueError: ``element_id`` is not a visible element now (the page and the model
+                disagree: a bug in the front end, not an agent error).
+        """
+        if element_id is None:
+            return self._click_on_nothing()
+        target = self.element_by_id(element_id)
+        if target is None:
+            raise ValueError(
+                f"element {element_id!r} received a click but is not visible in the app model; "
+                "the rendered page is out of sync with the app"
+            )
+        return self._activate(target)
+
+    def _click_on_nothing(self) -> str:
+        if self.expanded is not None and self.dialog is None:
+            self.expanded = None  # a click outside an open menu closes it
+        return "nothing"
 
     def _activate(self, e: Element) -> str:
         w = self._by_key.get(e.key.split("/")[0])
@@ -581,6 +609,22 @@ class App:
             return "nothing"
         self.values[self.focus] = (self.values[self.focus] + text)[:MAX_FIELD_CHARS]
         return "typed"
+
+    def set_field_value(self, key: str, value: str) -> None:
+        """Set a text box's value to what a front end's own text editing produced.
+
+        The Playwright backend types with real key events into a real ``<input>`` and reads the
+        value back; it is cut to :data:`MAX_FIELD_CHARS` as :meth:`type_text` does.
+
+        Raises:
+            KeyError: ``key`` is not a text box of this app.
+            TypeError: ``value`` is not a string.
+        """
+        if key not in self.values or self._by_key[key].kind != "textbox":
+            raise KeyError(f"no text box with key {key!r}")
+        if not isinstance(value, str):
+            raise TypeError(f"a text box value must be a str, got {type(value).__name__}")
+        self.values[key] = value[:MAX_FIELD_CHARS]
 
     def press(self, key: str) -> str:
         """Press a named key (one of :data:`KEY_NAMES`)."""

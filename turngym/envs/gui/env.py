@@ -28,7 +28,7 @@ equal under ``ImagePart``'s identity equality. Treat them as read-only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -57,13 +57,42 @@ SYSTEM_PROMPT = (
 )
 
 
-def apply_action(app: App, action: GuiAction) -> str:
+class GuiActor(Protocol):
+    """What carries out an action: the :class:`App` model itself (Pillow backend) or a
+    :class:`~turngym.envs.gui.html.BrowserDriver` that sends real input events to Chromium and
+    applies what the page received to the model (Playwright backend)."""
+
+    def click(self, x: int, y: int) -> str:
+        """Click pixel ``(x, y)``; returns a short note of what happened."""
+        ...
+
+    def type_text(self, text: str) -> str:
+        """Type ``text`` into the focused text box."""
+        ...
+
+    def press(self, key: str) -> str:
+        """Press a named key (one of ``KEY_NAMES``)."""
+        ...
+
+    def scroll(self, dx: int, dy: int) -> str:
+        """Scroll the content by ``dy`` pixels (positive: down)."""
+        ...
+
+
+def apply_action(app: App, action: GuiAction, actor: GuiActor | None = None) -> str:
     """Apply a parsed action to ``app``; returns a short note of what happened.
+
+    Args:
+        app: The app model (element ids and screen bounds are checked against it).
+        action: The parsed action.
+        actor: Who performs the click/type/key/scroll (default: ``app`` itself); the
+            Playwright backend passes a driver that goes through the browser.
 
     Raises:
         ActionParseError: ``click(eN)`` names an unknown or off-screen element, or a click
             lies outside the screen (errors the agent can fix).
     """
+    act: GuiActor = app if actor is None else actor
     if action.kind == "click":
         if action.element_id is not None:
             element = app.element_by_id(action.element_id)
@@ -76,19 +105,19 @@ def apply_action(app: App, action: GuiAction) -> str:
                 raise ActionParseError(
                     f"there is no element {action.element_id}; use an id from the accessibility tree"
                 )
-            return app.click(*element.center)
+            return act.click(*element.center)
         assert action.x is not None and action.y is not None
         if not (0 <= action.x < app.width and 0 <= action.y < app.height):
             raise ActionParseError(
                 f"click({action.x}, {action.y}) is outside the {app.width}x{app.height} screen"
             )
-        return app.click(action.x, action.y)
+        return act.click(action.x, action.y)
     if action.kind == "type":
-        return app.type_text(action.text or "")
+        return act.type_text(action.text or "")
     if action.kind == "scroll":
-        return app.scroll(action.x or 0, action.y or 0)
+        return act.scroll(action.x or 0, action.y or 0)
     if action.kind == "key":
-        return app.press(action.text or "")
+        return act.press(action.text or "")
     return "done"
 
 
@@ -131,9 +160,11 @@ class GUIEnv(TextEnv):
         kinds: Task kinds to draw (default: all of ``form``, ``settings``, ``list``, ``menu``).
         screen_size: Screenshot size ``(width, height)``.
         partial_credit: On a failed ``done()``, pay 0.5 x the fraction of sub-goals met.
-        backend: ``"pillow"`` (default) draws screens with Pillow; ``"playwright"`` renders the
-            same screens as HTML in headless Chromium (optional; see
-            :mod:`turngym.envs.gui.html`). Tasks, ids, coordinates and rewards are the same.
+        backend: ``"pillow"`` (default) draws screens with Pillow and applies actions to the
+            app model; ``"playwright"`` renders the same screens as HTML in headless Chromium
+            and sends clicks, typing, keys and wheel scrolls to that page as real input
+            events (optional; see :mod:`turngym.envs.gui.html`). Tasks, ids, coordinates and
+            rewards are the same.
         render_mode: ``"ansi"`` (transcript) or ``"rgb_array"`` (the current screenshot).
     """
 
@@ -207,7 +238,10 @@ class GUIEnv(TextEnv):
             parsed = parse_action(action)
             if parsed.kind == "done":
                 return self._finish()
-            effect = apply_action(self.app, parsed)
+            actor = None
+            if self._chromium is not None:  # real input events through the browser page
+                actor = self._chromium.driver(self.app, self.generated.theme)
+            effect = apply_action(self.app, parsed, actor)
         except ActionParseError as exc:
             self.invalid_actions += 1
             return StepOutcome(
