@@ -73,13 +73,13 @@ def test_tis_over_several_updates_uses_the_pre_update_policy_as_pi_old(tiny_mode
     over = {"algo.tis_cap": 2.0, "algo.ppo_epochs": 2, "optim.lr": 1e-2}
     trainer = Trainer(keyword_config(tiny_model_path, tmp_path, **over), log=lambda s: None)
     seen: list[list[tuple[list[int], list[float], list[float]]]] = []
-    real = trainer._update
+    real = trainer.update
 
     def spy(seqs, **kwargs):  # noqa: ANN001, ANN202
         seen.append([(s.loss_mask, s.old_logprobs, list(s.pre_update_logprobs)) for s in seqs])
         return real(seqs, **kwargs)
 
-    trainer._update = spy  # type: ignore[method-assign]
+    trainer.update = spy  # type: ignore[method-assign]
     trainer.train_step()
     assert len(seen) == 2 and seen[0]
     # computed once before the first update and kept for the second one

@@ -57,6 +57,7 @@ __all__ = [
     "MultiAgentRunner",
     "ScriptedPolicy",
     "SeatPolicy",
+    "activate_adapter",
     "as_policy",
 ]
 
@@ -194,8 +195,27 @@ class AdapterBackend:
         max_new_tokens: Sequence[int] | None = None,
     ) -> list[Generation]:
         """Activate the adapter, then sample (see :class:`~turngym.agents.backend.Backend`)."""
-        self.model.set_adapter(self.adapter)
+        activate_adapter(self.model, self.adapter)
         return self.inner.generate(prompts, params, max_new_tokens)
+
+
+def activate_adapter(model: Any, adapter: str) -> None:
+    """Make ``adapter`` the peft model's active adapter without changing what trains.
+
+    peft's ``set_adapter`` also freezes every other adapter (``requires_grad=False``), and so
+    does leaving ``disable_adapter()``. A trainer that trains several adapters side by side
+    (self-play's per-role adapters) selects its trainable parameters, checkpoints and
+    snapshots by ``requires_grad``, so the flags are put back as they were.
+
+    Args:
+        model: A ``peft.PeftModel`` holding ``adapter``.
+        adapter: The adapter to activate.
+    """
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    model.set_adapter(adapter)
+    for p, trainable in flags:
+        if p.requires_grad != trainable:
+            p.requires_grad_(trainable)
 
 
 # =============================================================================================

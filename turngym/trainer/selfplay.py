@@ -13,7 +13,9 @@ step:
 3. route the game's returns to each seat (``individual``, ``zero_sum`` or ``shared``) and take
    role-conditioned advantages (SPIRAL's RAE: return minus an EMA baseline per (game, role)),
 4. one optimizer update through the :class:`~turngym.trainer.trainer.Trainer`'s own
-   ``_update`` (same loss, clipping, KL, micro-batching and non-finite guard),
+   :meth:`~turngym.trainer.trainer.Trainer.update` (same loss, clipping, KL, micro-batching and
+   non-finite guard); with ``selfplay.role_adapters`` each role trains its own LoRA adapter on
+   one frozen base model (see :class:`SelfPlaySettings`),
 5. Elo updates of the learner against every rated opponent it met, a snapshot into the pool on
    schedule, metrics (JSONL, like the Trainer's), evaluation against a fixed opponent and
    atomic checkpoints.
@@ -24,10 +26,11 @@ optimizer, algo, rollout sampling, ...) plus a ``selfplay:`` section
 (:class:`SelfPlaySettings`); ``rollout.tasks_per_step``, ``rollout.group_size`` and the
 single-agent ``eval`` section are not used here.
 
-What it does NOT cover: training several LoRA adapters at once (per-role adapters are
-sampled with :class:`~turngym.agents.multiagent.AdapterBackend`, but the update trains the
-single policy), more than one optimizer update per step, per-turn credit inside a game, and
-games with more than two seats in the Elo ratings.
+What it does NOT cover: more than one optimizer update per step, per-turn credit inside a
+game, games with more than two seats (in the seat map and the Elo ratings), and, with
+per-role adapters: a critic (``algo.advantage: gae``), full fine-tuning (they need
+``lora.enabled``), games whose roles depend on the seed rather than on ``swap_roles``
+(refused when seen), and per-adapter gradient clipping (the clip is over all adapters).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ import copy
 import dataclasses
 import importlib
 import math
+import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -51,11 +55,13 @@ import turngym
 from turngym.agents.backend import SamplingParams
 from turngym.agents.hf import HFBackend
 from turngym.agents.multiagent import (
+    AdapterBackend,
     GameResult,
     MatchSpec,
     ModelPolicy,
     MultiAgentRunner,
     SeatPolicy,
+    activate_adapter,
     as_policy,
 )
 from turngym.agents.rollout import derive_seed
@@ -183,6 +189,16 @@ class SelfPlaySettings:
     """Ratings."""
     eval: SelfPlayEvalConfig = field(default_factory=SelfPlayEvalConfig)
     """Evaluation against a fixed opponent."""
+    role_adapters: dict[str, str] = field(default_factory=dict)
+    """Per-role LoRA adapters, ``{role: adapter name}`` (empty: one policy plays every role).
+    Keys are the game's roles, ``env.role(agent)`` after ``reset`` (``x``/``o``,
+    ``attacker``/``defender``): the roles RAE's baselines use, which follow the policy when
+    ``swap_roles`` moves it to the other seat; agent ids (``player_0``) are keys only in games
+    without roles. Each adapter (same ``lora`` settings) samples and trains only its roles'
+    turns on one frozen base model. Needs ``lora.enabled: true``."""
+
+
+_ADAPTER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass
@@ -285,6 +301,26 @@ class SelfPlayConfig:
         need(s.eval.temperature >= 0, "eval.temperature", "must be >= 0")
         if any(o.kind == "pool" for o in s.opponents):
             need(p.snapshot_every > 0, "pool.snapshot_every", "must be > 0 with a pool opponent")
+        if s.role_adapters:
+            need(
+                self.train.lora.enabled,
+                "role_adapters",
+                "per-role adapters are LoRA adapters on one frozen base model: set "
+                "lora.enabled: true (or remove selfplay.role_adapters to train one policy)",
+            )
+            need(
+                self.train.algo.advantage not in ("gae", "gae_turn"),
+                "role_adapters",
+                f"cannot be used with algo.advantage = {self.train.algo.advantage!r} (the "
+                "critic is not per role); self-play uses selfplay.advantage (rae or none)",
+            )
+            for role, name in s.role_adapters.items():
+                need(
+                    bool(_ADAPTER_NAME.match(str(name))),
+                    f"role_adapters.{role}",
+                    f"adapter name {name!r} must be letters, digits, '_' or '-' (a peft module "
+                    "key)",
+                )
         if problems:
             raise ConfigError("invalid self-play config:\n  " + "\n  ".join(problems))
         return self
@@ -458,8 +494,28 @@ def game_score(result: GameResult, agent: str) -> float:
 # =============================================================================================
 
 
+@dataclass
+class _RoleSequence(Sequence):
+    """A training sequence sampled by one role's LoRA adapter, which its loss trains."""
+
+    adapter: str = ""
+    """The adapter that sampled it."""
+
+
+def _adapter_of_parameter(name: str) -> str | None:
+    """``...q_proj.lora_A.attacker.weight`` -> ``attacker``; None for a non-LoRA parameter."""
+    parts = name.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if part.startswith("lora_"):
+            return parts[i + 1]
+    return None
+
+
 class _GamePolicyTrainer(Trainer):
     """The single-agent Trainer's model, optimizer, loss and checkpoints, on a game id."""
+
+    role_adapters: tuple[str, ...] = ()
+    """Adapter names when each role trains its own LoRA adapter (empty: one policy)."""
 
     def _check_env(self, cfg: TrainConfig) -> None:
         if multi_agent_api(cfg.env.id) is None:
@@ -469,6 +525,73 @@ class _GamePolicyTrainer(Trainer):
             )
         self.num_train_tasks = None
         self.num_tasks_by_split = {}
+
+    def use_role_adapters(self, names: list[str]) -> None:
+        """Replace the LoRA adapter with one adapter per name (same ``LoraConfig``), all trained.
+
+        Called before the first update: the optimizer's only parameter group is given the
+        adapters' parameters (one AdamW over all of them; see :meth:`micro_batches`).
+        """
+        if self.optimizer.state or len(self.optimizer.param_groups) != 1:
+            raise RuntimeError("role adapters must be set up before the first optimizer step")
+        model = self.model
+        lora_config = model.peft_config["default"]
+        for name in names:
+            if name not in model.peft_config:
+                model.add_adapter(name, copy.deepcopy(lora_config))
+        activate_adapter(model, names[0])
+        if "default" not in names:
+            model.delete_adapter("default")
+        self.role_adapters = tuple(names)
+        self.train_role_adapters()
+        self.trainable = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer.param_groups[0]["params"] = self.trainable
+
+    def train_role_adapters(self) -> None:
+        """Mark every role adapter trainable again (peft's switches freeze inactive ones)."""
+        for name, p in self.model.named_parameters():
+            if _adapter_of_parameter(name) in self.role_adapters:
+                p.requires_grad_(True)
+
+    def micro_batches(self, seqs: list[Sequence]) -> Iterator[list[Sequence]]:
+        """Per role adapter: activate it, then yield its sequences' micro-batches.
+
+        The loss and its normalizers are the Trainer's over the whole batch; each sequence is
+        scored by the adapter that sampled it, so its gradient reaches only that adapter (the
+        others are not in the forward pass). Without role adapters: the Trainer's batches.
+        """
+        if not self.role_adapters:
+            yield from super().micro_batches(seqs)
+            return
+        by_adapter: dict[str, list[Sequence]] = {}
+        for s in seqs:
+            adapter = getattr(s, "adapter", "")
+            if adapter not in self.role_adapters:
+                raise ValueError(
+                    f"a sequence names adapter {adapter!r}; the role adapters are "
+                    f"{list(self.role_adapters)}"
+                )
+            by_adapter.setdefault(adapter, []).append(s)
+        for adapter in self.role_adapters:
+            part = by_adapter.get(adapter, [])
+            if not part:
+                continue
+            activate_adapter(self.model, adapter)
+            self.train_role_adapters()  # the KL reference pass (disable_adapter) froze some
+            yield from super().micro_batches(part)
+        self.train_role_adapters()
+
+    def save_model(self, out: Path) -> Path:
+        """With role adapters: peft's folder of every adapter (``out/<adapter>/``) + tokenizer."""
+        if not self.role_adapters:
+            return super().save_model(out)
+        self.model.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+        return out
+
+
+Learner = ModelPolicy | Mapping[str, ModelPolicy]
+"""The learner's seat policy: one policy, or one per role adapter (by adapter name)."""
 
 
 @dataclass
@@ -541,8 +664,64 @@ class SelfPlayTrainer:
         )
         self._opponent_backend: HFBackend | None = None
         self.last_results: list[GameResult] = []
+        self.role_adapters: dict[str, str] = dict(sp.role_adapters)
+        """``{role: adapter}`` (empty: one policy plays every role)."""
+        self._seat_roles: dict[bool, dict[str, str]] = {}
+        if self.role_adapters:
+            self._setup_role_adapters()
         if config.train.checkpoint.resume:
             self._resume()
+
+    # ---- per-role adapters ----------------------------------------------------------------
+
+    def _setup_role_adapters(self) -> None:
+        """Check ``selfplay.role_adapters`` against the game's roles; add the adapters."""
+        swaps = (False, True) if self.cfg.selfplay.swap_roles else (False,)
+        self._seat_roles = {swap: self._probe_roles(swap) for swap in swaps}
+        roles = sorted({r for seats in self._seat_roles.values() for r in seats.values()})
+        unknown = sorted(set(self.role_adapters) - set(roles))
+        missing = [r for r in roles if r not in self.role_adapters]
+        if unknown or missing:
+            agents = sorted(self._seat_roles[False])
+            raise ConfigError(
+                f"selfplay.role_adapters must map every role of {self.game_name} to an adapter: "
+                f"its roles are {roles} (env.role(agent) after reset, the roles RAE uses; agent "
+                f"ids {agents} change roles under swap_roles)"
+                + (f"; not roles: {unknown}" if unknown else "")
+                + (f"; missing: {missing}" if missing else "")
+            )
+        self.trainer.use_role_adapters(list(dict.fromkeys(self.role_adapters.values())))
+
+    def _probe_roles(self, swap: bool) -> dict[str, str]:
+        """``{agent id: role}`` after ``reset(options={"swap_roles": swap})``."""
+        env = self.env_factory()
+        try:
+            env.reset(seed=self.cfg.train.seed, options={"swap_roles": swap})
+            agents = list(env.possible_agents)
+            return {a: str(env.role(a)) if hasattr(env, "role") else a for a in agents}
+        finally:
+            env.close()
+
+    def _learner(self, temperature: float | None, *seed: int | str) -> Learner:
+        """The learner's policy (sampling seed from ``seed``), or one per role adapter."""
+        if not self.role_adapters:
+            sampling = self._sampling(temperature, seed=derive_seed(*seed))
+            return ModelPolicy(LEARNER, self.trainer.backend, self.renderer, sampling)
+        return {
+            a: ModelPolicy(
+                f"{LEARNER}:{a}",
+                AdapterBackend(self.trainer.backend, self.model, a),
+                self.renderer,
+                self._sampling(temperature, seed=derive_seed(*seed, a)),
+            )
+            for a in self.trainer.role_adapters
+        }
+
+    def _seat(self, policy: SeatPolicy | Learner, agent: str, swap: bool) -> SeatPolicy:
+        """The policy of ``agent``'s seat: the adapter of its role, for per-role policies."""
+        if isinstance(policy, Mapping):
+            return policy[self.role_adapters[self._seat_roles[swap][agent]]]
+        return policy
 
     # ---- opponents ------------------------------------------------------------------------
 
@@ -574,8 +753,12 @@ class SelfPlayTrainer:
             )
         return policy
 
-    def _snapshot_policy(self, snapshot: Snapshot) -> ModelPolicy:
-        """Load a snapshot into the (single) frozen opponent model and name a policy for it."""
+    def _snapshot_policy(self, snapshot: Snapshot) -> Learner:
+        """Load a snapshot into the (single) frozen opponent model and name a policy for it.
+
+        With role adapters the snapshot holds every adapter, and each seat of the frozen copy
+        plays with the adapter of its role (``learner@<step>:<adapter>``).
+        """
         if self._opponent_backend is None:
             frozen = copy.deepcopy(self.model).eval().requires_grad_(False)
             self._opponent_backend = HFBackend(
@@ -590,12 +773,24 @@ class SelfPlayTrainer:
                 f"snapshot {snapshot.name} has unknown parameters {sorted(missing)[:3]}"
             )
         model.load_state_dict(dict(snapshot.state), strict=False)
+        if self.role_adapters:
+            return {
+                a: ModelPolicy(
+                    f"{snapshot.name}:{a}",
+                    AdapterBackend(self._opponent_backend, model, a),
+                    self.renderer,
+                    self._sampling(),
+                    trainable=False,
+                )
+                for a in self.trainer.role_adapters
+            }
         return ModelPolicy(
             snapshot.name, self._opponent_backend, self.renderer, self._sampling(), trainable=False
         )
 
     def take_snapshot(self) -> Snapshot:
         """Copy the learner's trainable weights into the pool, rated as the learner is now."""
+        self.trainer.train_role_adapters()  # all of them, whichever sampled last
         state = {
             n: p.detach().to("cpu", copy=True)
             for n, p in self.model.named_parameters()
@@ -638,16 +833,20 @@ class SelfPlayTrainer:
         return plans
 
     def play(
-        self, plans: list[_Plan], *, learner: ModelPolicy, seed_tag: str, step: int
+        self, plans: list[_Plan], *, learner: Learner, seed_tag: str, step: int
     ) -> list[GameResult]:
-        """Play one game per plan; the learner sits at ``player_0``, its role alternating."""
+        """Play one game per plan; the learner sits at ``player_0``, its role alternating.
+
+        With role adapters (``learner`` maps adapter names to policies) every model seat plays
+        with the adapter of the role it has in that game.
+        """
         swap = self.cfg.selfplay.swap_roles
         chunks: dict[str, list[int]] = {}
         for gi, plan in enumerate(plans):
             chunks.setdefault(plan.snapshot.name if plan.snapshot else "", []).append(gi)
         results: list[GameResult | None] = [None] * len(plans)
         for ci, (key, members) in enumerate(chunks.items()):
-            opponent_policy: SeatPolicy | None = None
+            opponent_policy: Learner | None = None
             if key:
                 snapshot = plans[members[0]].snapshot
                 assert snapshot is not None
@@ -656,11 +855,15 @@ class SelfPlayTrainer:
             for gi in members:
                 plan = plans[gi]
                 other = opponent_policy or plan.policy or learner
+                swapped = bool(swap and gi % 2)
                 specs.append(
                     MatchSpec(
-                        seats={"player_0": learner, "player_1": other},
+                        seats={
+                            "player_0": self._seat(learner, "player_0", swapped),
+                            "player_1": self._seat(other, "player_1", swapped),
+                        },
                         seed=derive_seed(self.cfg.train.seed, seed_tag, step, gi),
-                        options={"swap_roles": bool(swap and gi % 2)},
+                        options={"swap_roles": swapped},
                         metadata={"step": step, "opponent": plan.opponent, "slot": gi},
                     )
                 )
@@ -677,12 +880,7 @@ class SelfPlayTrainer:
         t0 = time.perf_counter()
 
         # ---- 1-2. opponents and games ------------------------------------------------------
-        learner = ModelPolicy(
-            LEARNER,
-            self.trainer.backend,
-            self.renderer,
-            self._sampling(seed=derive_seed(cfg.train.seed, "sample", step)),
-        )
+        learner = self._learner(None, cfg.train.seed, "sample", step)
         plans = self._plans(step)
         calls_before = self.runner.generate_calls
         results = self.play(plans, learner=learner, seed_tag="env", step=step)
@@ -691,7 +889,7 @@ class SelfPlayTrainer:
         good = [r for r in results if not r.failed]
 
         # ---- 3. routed rewards and role-conditioned advantages -----------------------------
-        trajectories, keys, rewards = [], [], []
+        trajectories, keys, rewards, adapters = [], [], [], []
         for r in good:
             routed = route_rewards(r.returns, sp.reward_routing)
             for agent, t in r.trajectories.items():
@@ -699,12 +897,20 @@ class SelfPlayTrainer:
                     trajectories.append(t)
                     keys.append(RoleBaselines.key(self.game_name, r.roles[agent]))
                     rewards.append(routed[agent])
+                    adapters.append(self._adapter_that_sampled(learner, r, agent))
         baselines_before = {k: self.rae.baseline(k) for k in set(keys)}
         # SPIRAL's RAE, or the raw return (REINFORCE without a baseline) for comparison.
         advantages = self.rae.advantages(keys, rewards) if sp.advantage == "rae" else list(rewards)
         mask_truncated = cfg.train.algo.mask_truncated
-        seqs = [
-            Sequence(list(s.token_ids), list(s.loss_mask), list(s.logprobs), float(adv), i)
+        seqs: list[Sequence] = [
+            _RoleSequence(
+                list(s.token_ids),
+                list(s.loss_mask),
+                list(s.logprobs),
+                float(adv),
+                i,
+                adapter=adapters[i],
+            )
             for i, (t, adv) in enumerate(zip(trajectories, advantages, strict=True))
             if not (mask_truncated and t.truncated)
             for s in t.segments
@@ -724,7 +930,9 @@ class SelfPlayTrainer:
         applied = True
         if seqs:
             skip_silent = kl == 0 and a.entropy_coef == 0
-            update_metrics, applied = self.trainer._update(seqs, skip_silent=skip_silent)
+            # With role adapters, the Trainer's micro_batches hook scores each sequence with
+            # the adapter that sampled it (see _GamePolicyTrainer.micro_batches).
+            update_metrics, applied = self.trainer.update(seqs, skip_silent=skip_silent)
         self.step += 1
         self.trainer.step = self.step
 
@@ -752,6 +960,12 @@ class SelfPlayTrainer:
             metrics["tokens/sampled_mean"] = float(
                 np.mean([t.num_sampled_tokens for t in trajectories])
             )
+        for adapter in self.trainer.role_adapters:
+            mine = [s for s in seqs if getattr(s, "adapter", "") == adapter]
+            metrics[f"adapter/{adapter}/sequences"] = float(len(mine))
+            metrics[f"adapter/{adapter}/sampled_tokens"] = float(
+                sum(sum(s.loss_mask) for s in mine)
+            )
         metrics.update(self._outcome_metrics(good, prefix="vs"))
         for key in sorted(set(keys)):
             role_returns = [rw for k, rw in zip(keys, rewards, strict=True) if k == key]
@@ -771,6 +985,22 @@ class SelfPlayTrainer:
         metrics["perf/update_s"] = time.perf_counter() - t_update
         metrics["perf/step_s"] = time.perf_counter() - t0
         return metrics
+
+    def _adapter_that_sampled(self, learner: Learner, result: GameResult, agent: str) -> str:
+        """The role adapter of a learner seat ("" without role adapters), checked against the
+        policy that actually played it: a sequence must be trained by the adapter that
+        sampled it."""
+        if not isinstance(learner, Mapping):
+            return ""
+        adapter = self.role_adapters[result.roles[agent]]
+        played = result.policies[agent]
+        if played != learner[adapter].name:
+            raise RuntimeError(
+                f"{agent} played role {result.roles[agent]!r} (adapter {adapter!r}) but was "
+                f"seated with {played!r}: this game's roles are not fixed by swap_roles "
+                f"(seen at reset: {self._seat_roles}); per-role adapters need roles that are"
+            )
+        return adapter
 
     def _outcome_metrics(self, results: list[GameResult], *, prefix: str) -> dict[str, float]:
         """Win/draw/loss rates and mean return of the learner (``player_0``) per opponent."""
@@ -805,12 +1035,7 @@ class SelfPlayTrainer:
         n = ev.games if games is None else games
         if n <= 0:
             raise ValueError(f"the number of evaluation games must be > 0, got {n}")
-        learner = ModelPolicy(
-            LEARNER,
-            self.trainer.backend,
-            self.renderer,
-            self._sampling(ev.temperature, seed=derive_seed(self.cfg.train.seed, seed_tag)),
-        )
+        learner = self._learner(ev.temperature, self.cfg.train.seed, seed_tag)
         plans = [_Plan(ev.opponent_name, self._eval_policy) for _ in range(n)]
         # The same seeds every time: evaluations differ only by the policy.
         results = self.play(plans, learner=learner, seed_tag=seed_tag, step=-1)
@@ -886,11 +1111,13 @@ class SelfPlayTrainer:
     def save_checkpoint(self) -> Path:
         """An atomic checkpoint: weights, optimizer, scheduler, RNG, baselines, Elo, pool."""
         t = self.trainer
+        t.train_role_adapters()  # every adapter is saved, whichever sampled last
         extra = {"config": self.cfg.to_dict(), "rng": rng_state(), "selfplay": self.state_dict()}
         return t.checkpoints.save(self.step, t.model, t.optimizer, t.scheduler, extra=extra)
 
     def _resume(self) -> None:
         t = self.trainer
+        t.train_role_adapters()
         state = t.checkpoints.load_latest(t.model, t.optimizer, t.scheduler)
         if state is None:
             return

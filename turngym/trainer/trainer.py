@@ -30,7 +30,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -770,7 +770,7 @@ class Trainer:
         skipped = 0
         sums: dict[str, float] = {}
         for minibatch in updates:
-            update_metrics, ok = self._update(minibatch, skip_silent=skip_silent)
+            update_metrics, ok = self.update(minibatch, skip_silent=skip_silent)
             skipped += not ok
             for k, v in update_metrics.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -841,7 +841,7 @@ class Trainer:
                 out.append([order[i] for i in part])
         return out
 
-    def _update(self, seqs: list[Sequence], *, skip_silent: bool) -> tuple[dict[str, float], bool]:
+    def update(self, seqs: list[Sequence], *, skip_silent: bool) -> tuple[dict[str, float], bool]:
         """One optimizer update on ``seqs`` (micro-batched); skipped if anything is non-finite.
 
         Returns:
@@ -862,9 +862,7 @@ class Trainer:
             self.critic_optimizer.zero_grad(set_to_none=True)
         sums: dict[str, float] = {}
         totals = 0.0
-        mb = cfg.optim.micro_batch_size
-        for start in range(0, len(work), mb):
-            chunk = work[start : start + mb]
+        for chunk in self.micro_batches(work):
             loss, loss_metrics = self._micro_batch_loss(chunk, token_total, seq_total, value_total)
             loss.backward()
             totals += float(loss.detach())
@@ -918,6 +916,16 @@ class Trainer:
         if self.critic_optimizer is not None:
             self.critic_optimizer.zero_grad(set_to_none=True)
         return metrics, True
+
+    def micro_batches(self, seqs: list[Sequence]) -> Iterator[list[Sequence]]:
+        """The micro-batches :meth:`update` accumulates gradients over, in order.
+
+        A hook: self-play with per-role LoRA adapters groups them by adapter and activates
+        each adapter before its micro-batches (``turngym.trainer.selfplay``).
+        """
+        mb = self.cfg.optim.micro_batch_size
+        for start in range(0, len(seqs), mb):
+            yield seqs[start : start + mb]
 
     @torch.no_grad()
     def _prepass(
