@@ -131,6 +131,49 @@ def test_forfeit_rule_ends_the_game_at_the_first_illegal_move():
     assert sum(env.rewards.values()) == 0  # a forfeit keeps the game zero-sum
 
 
+def test_random_move_rule_penalises_and_plays_a_random_legal_move_for_the_mover():
+    env = ttt.TicTacToeEnv(illegal_move_rule="random_move", illegal_move_penalty=0.25)
+    env.reset(seed=3)
+    env.step("[4]")  # X
+    env.step("[4]")  # O: taken -> a random free cell is played for O
+    assert env.agent_selection == "player_0"  # O's turn is over
+    assert env.board.count("O") == 1 and env.board[4] == "X"
+    assert env.rewards["player_1"] == pytest.approx(-0.25)
+    assert env.infos["player_1"]["illegal_moves"] == 1
+    cell = env.board.index("O")
+    # X sees O's move as usual; O is told which move was played for it when it next acts.
+    assert f"O played [{cell}]" in env.observe("player_0").text
+    env.step(f"[{next(c for c in env.legal_cells())}]")
+    assert f"A random legal move, [{cell}], was played for you" in env.observe("player_1").text
+    # The same seed picks the same substitute.
+    again = ttt.TicTacToeEnv(illegal_move_rule="random_move")
+    again.reset(seed=3)
+    again.step("[4]")
+    again.step("nonsense")
+    assert again.board.index("O") == cell
+
+
+def test_random_move_rule_can_end_the_game_and_keeps_the_outcome_zero_sum():
+    env = turngym.make(
+        "turngym/TicTacToe-v0", illegal_move_rule="random_move", illegal_move_penalty=0.0
+    )
+    env.reset(seed=0)
+    while not any(env.terminations.values()):
+        env.step("[9]")  # never legal: every move is a random one
+    assert env.infos["player_0"]["stop_reason"] == "terminated"
+    assert env._cumulative_rewards["player_0"] == -env._cumulative_rewards["player_1"]
+    assert env.infos["player_0"]["illegal_moves"] >= 3
+
+
+def test_random_move_rule_needs_listed_legal_moves_and_turns():
+    with pytest.raises(ValueError, match="legal_moves"):
+        turngym.make("turngym/Negotiation-v0", illegal_move_rule="random_move")
+    with pytest.raises(ValueError, match="simultaneous"):
+        turngym.make("turngym/CodeTestDuel-v0", illegal_move_rule="random_move")
+    kuhn = turngym.make("turngym/KuhnPoker-v0", illegal_move_rule="random_move")
+    api_test(kuhn, num_cycles=20)
+
+
 def test_bad_constructor_arguments_are_named():
     with pytest.raises(ValueError, match="illegal_move_rule"):
         turngym.make("turngym/TicTacToe-v0", illegal_move_rule="lose")

@@ -19,8 +19,12 @@ Every game here speaks PettingZoo's API with text on both sides:
 - **Illegal moves** follow ``illegal_move_rule``: ``"retry"`` gives the mover
   ``-illegal_move_penalty``, tells it what was wrong, and lets it move again, up to
   ``max_retries`` times in a row, after which it forfeits; ``"forfeit"`` ends the game at the
-  first illegal move. ``infos[agent]["illegal_moves"]`` counts them per episode. A penalty is
-  outside the game's payoff, so it breaks zero-sum totals; forfeits keep them.
+  first illegal move; ``"random_move"`` (turn-based games that list their legal moves:
+  TicTacToe, Kuhn Poker) gives the mover ``-illegal_move_penalty`` and plays a uniformly random
+  legal move on its behalf, telling it which, so a weak policy's games still finish and what
+  it learns from is the moves it chose. ``infos[agent]["illegal_moves"]`` counts illegal
+  moves per episode. A penalty is outside the game's payoff, so it breaks zero-sum totals;
+  forfeits keep them.
 - **infos** of every agent hold ``role``, ``illegal_moves``, ``turn`` (moves made, legal or
   not), and once the game is over ``stop_reason`` (``"terminated"``, ``"forfeit"`` or
   ``"turn_limit"``) plus game-specific outcome keys.
@@ -53,7 +57,7 @@ __all__ = [
     "strip_private_reasoning",
 ]
 
-ILLEGAL_MOVE_RULES: tuple[str, ...] = ("retry", "forfeit")
+ILLEGAL_MOVE_RULES: tuple[str, ...] = ("retry", "forfeit", "random_move")
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _STRAY_CLOSE = re.compile(r"^.*?</think>", re.DOTALL | re.IGNORECASE)
 _BRACKETED = re.compile(r"\[([^\[\]\n]{0,200})\]")
@@ -205,12 +209,15 @@ class TextGameEnv(_TextGameCommon, AECEnv):
 
     Subclasses implement :meth:`new_game`, :meth:`apply_move` and :meth:`board_text`, and may
     override :meth:`forfeit_rewards` (default: zero-sum, the forfeiting player -1, the others
-    share +1), :meth:`role` and :meth:`probe_moves`.
+    share +1), :meth:`role` and :meth:`probe_moves`; games that implement :meth:`legal_moves`
+    also support ``illegal_move_rule="random_move"``.
 
     Args:
-        illegal_move_rule: ``"retry"`` or ``"forfeit"`` (see the module docstring).
+        illegal_move_rule: ``"retry"``, ``"forfeit"`` or ``"random_move"`` (see the module
+            docstring).
         max_retries: Illegal moves in a row allowed under ``"retry"`` before a forfeit.
-        illegal_move_penalty: Reward subtracted per illegal move under ``"retry"``.
+        illegal_move_penalty: Reward subtracted per illegal move under ``"retry"`` and
+            ``"random_move"``.
         max_action_chars: Longest accepted action text.
         render_mode: ``"ansi"`` (``render()`` returns the game as text) or None.
     """
@@ -246,6 +253,11 @@ class TextGameEnv(_TextGameCommon, AECEnv):
         self._strikes = 0
         self._turn = 0
         self._over = True
+        if illegal_move_rule == "random_move" and type(self).legal_moves is TextGameEnv.legal_moves:
+            raise ValueError(
+                f"illegal_move_rule='random_move' needs the game to list its legal moves, and "
+                f"{type(self).__name__} does not implement legal_moves(); use 'retry' or 'forfeit'"
+            )
 
     # ---- to implement -------------------------------------------------------------------
 
@@ -275,6 +287,14 @@ class TextGameEnv(_TextGameCommon, AECEnv):
     def probe_moves(self, agent: str) -> list[str]:
         """A few legal move texts for ``agent`` now (for tests and examples)."""
         return []
+
+    def legal_moves(self, agent: str) -> list[str]:
+        """Every legal move text for ``agent`` now (needed by ``illegal_move_rule="random_move"``).
+
+        Raises:
+            NotImplementedError: The game does not enumerate its moves.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not list its legal moves")
 
     # ---- PettingZoo API -----------------------------------------------------------------
 
@@ -341,7 +361,9 @@ class TextGameEnv(_TextGameCommon, AECEnv):
             self._illegal[agent] += 1
             self._strikes += 1
             self._log.append(f"{agent} ({self.role(agent)}) illegal move: {result.error}")
-            if self.illegal_move_rule == "forfeit" or self._strikes > self.max_retries:
+            if self.illegal_move_rule == "random_move":
+                self._play_random_instead(agent, result.error)
+            elif self.illegal_move_rule == "forfeit" or self._strikes > self.max_retries:
                 self._add_rewards(self.forfeit_rewards(agent))
                 note = f"{agent} ({self.role(agent)}) forfeits: {result.error}"
                 self._deliver({a: [Message("user", f"Game over. {note}")] for a in self.agents})
@@ -356,6 +378,34 @@ class TextGameEnv(_TextGameCommon, AECEnv):
                 self._deliver({agent: [Message("user", text)]})
         self._accumulate_rewards()
         self._update_infos({})
+
+    def _play_random_instead(self, agent: str, error: str) -> None:
+        """``random_move`` rule: penalise the mover and play a random legal move for it."""
+        self._strikes = 0
+        self.rewards[agent] -= self.illegal_move_penalty
+        moves = self.legal_moves(agent)
+        if not moves:
+            raise RuntimeError(f"{type(self).__name__}.legal_moves({agent!r}) is empty mid-game")
+        move = moves[int(self.np_random.integers(len(moves)))]
+        result = self.apply_move(agent, move)
+        if not result.legal:
+            raise RuntimeError(
+                f"{type(self).__name__}.legal_moves listed {move!r}, which apply_move refused: "
+                f"{result.error}"
+            )
+        self._log.append(f"{agent} ({self.role(agent)}) random move instead: {move}")
+        note = Message(
+            "user", f"Illegal move: {error} A random legal move, {move}, was played for you."
+        )
+        # The note comes first: the game's own messages (the board, the verdict) follow it.
+        messages = {a: list(m) for a, m in result.messages.items()}
+        messages[agent] = [note, *messages.get(agent, [])]
+        self._add_rewards(result.rewards)
+        self._deliver(messages)
+        if result.done:
+            self._end(result.outcome, truncated=result.truncated)
+        else:
+            self.agent_selection = result.next_agent or self._next_of(agent)
 
     def render(self) -> str | None:
         """The game state and move log as text (``render_mode="ansi"``)."""
@@ -443,6 +493,11 @@ class SimultaneousTextGameEnv(_TextGameCommon, ParallelEnv):
         max_action_chars: int = 20_000,
         render_mode: str | None = None,
     ):
+        if illegal_move_rule == "random_move":
+            raise ValueError(
+                f"illegal_move_rule='random_move' is for turn-based games; {type(self).__name__} "
+                "has simultaneous moves: use 'retry' or 'forfeit'"
+            )
         self._setup_common(
             illegal_move_rule=illegal_move_rule,
             max_retries=max_retries,

@@ -143,6 +143,9 @@ class KuhnPokerEnv(TextGameEnv):
     def probe_moves(self, agent: str) -> list[str]:
         return [f"[{a}]" for a in self.legal_actions()]
 
+    def legal_moves(self, agent: str) -> list[str]:
+        return self.probe_moves(agent)
+
 
 def random_move(env: KuhnPokerEnv, agent: str, rng: np.random.Generator) -> str:
     """A uniformly random legal action."""

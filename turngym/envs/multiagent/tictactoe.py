@@ -139,6 +139,9 @@ class TicTacToeEnv(TextGameEnv):
     def probe_moves(self, agent: str) -> list[str]:
         return [f"[{cell}]" for cell in self.legal_cells()]
 
+    def legal_moves(self, agent: str) -> list[str]:
+        return self.probe_moves(agent)
+
 
 def random_move(env: TicTacToeEnv, agent: str, rng: np.random.Generator) -> str:
     """A uniformly random free cell."""
