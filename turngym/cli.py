@@ -200,7 +200,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         records = [r for r in records if r["step"] == args.step]
     for r in records[-args.last :]:
         print(
-            f"== step {r['step']} | task {r['task_id']} | reward {r['reward']:+.3f} | "
+            f"== step {r['step']} | task {r.get('task_id') or r.get('task_index')} | reward {r['reward']:+.3f} | "
             f"{r['stop_reason']} | {r['sampled_tokens']}/{r['tokens']} tokens sampled"
             + (f" | {r['segments']} segments" if r["segments"] > 1 else "")
         )

@@ -296,14 +296,14 @@ def test_every_fault_is_survived_and_counted(policy: str, request: pytest.Fixtur
 
     # ... and are counted in metrics.jsonl: env/tool_timeouts is the mean over the episodes
     # trained on (all good ones under retry; those of the groups kept under min_group).
-    bad_groups = {(r["step"], r["task_id"]) for r in rollouts if r["stop_reason"] == "env_error"}
+    bad_groups = {(r["step"], r["task_index"]) for r in rollouts if r["stop_reason"] == "env_error"}
     for m in metrics:
         kept = [
             r
             for r in rollouts
             if r["step"] == m["step"]
             and r["stop_reason"] != "env_error"
-            and (policy == "retry" or (r["step"], r["task_id"]) not in bad_groups)
+            and (policy == "retry" or (r["step"], r["task_index"]) not in bad_groups)
         ]
         assert len(kept) == m["rollout/groups_kept"] * 4
         shown = sum(msg["role"] == "tool" for r in kept for msg in r["messages"])
@@ -353,7 +353,7 @@ def test_min_group_drops_groups_with_a_failed_episode(min_group_run: FaultyRun) 
     rollouts = min_group_run.rollouts
     assert all(a == 0 for _, a, _ in ledger.episodes)  # no retries under min_group
     assert sum(m["rollout/retried"] for m in metrics) == 0
-    bad_groups = {(r["step"], r["task_id"]) for r in rollouts if r["stop_reason"] == "env_error"}
+    bad_groups = {(r["step"], r["task_index"]) for r in rollouts if r["stop_reason"] == "env_error"}
     dropped = sum(m["rollout/groups_dropped"] for m in metrics)
     assert dropped == len(bad_groups) >= 1
     assert sum(m["rollout/groups_kept"] for m in metrics) == 3 * 2 - dropped
