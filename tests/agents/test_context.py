@@ -514,3 +514,61 @@ def test_context_metrics_skip_episodes_without_context_metadata():
     assert m["context/segments_mean"] == 1.5
     assert m["context/summary_rounds_mean"] == 3.0 and m["context/tokens_saved_mean"] == 10.0
     assert "context/full_history_tokens_mean" not in m
+
+
+# ---- episode token budget -----------------------------------------------------------------
+
+
+def added_tokens(r: ChatRenderer, traj: Trajectory) -> int:
+    """Tokens a summarizing episode added, read off its segments: the first segment whole,
+    then each later one without its restated prefix (everything before its first sample)."""
+    first, *rest = traj.segments
+    return len(first) + sum(len(s) - s.turn_spans[0][0] for s in rest)
+
+
+@pytest.mark.parametrize("policy", ["summarize", "sliding_window"])
+def test_budget_counts_added_tokens_not_restated_prefixes(tokenizer, policy):
+    r = user_renderer(tokenizer)
+    cfg = (
+        summarize_cfg(summarize_every_turns=1, max_summary_rounds=10)
+        if policy == "summarize"
+        else ContextConfig("sliding_window", window_turns=1)
+    )
+    env_factory = lambda: LongCountEnv(num_records=6, filler_lines=6)  # noqa: E731
+    _, unlimited = play(env_factory(), r, ReplyBackend(r, ["noted", "\\boxed{0}"]), context=cfg)
+    assert unlimited.stop_reason is StopReason.TERMINATED and len(unlimited.segments) >= 5
+    all_tokens = sum(len(s) for s in unlimited.segments)
+    used = unlimited.metadata["episode_tokens"]
+    # every restart restated [system, task, ...]: counting it again would cost this much more
+    assert all_tokens - used > 5 * len(r.prompt_ids(list(unlimited.messages[:2])))
+    # a budget between the two: the episode now finishes (it would have ended token_budget)
+    budget = (used + all_tokens) // 2
+    _, traj = play(
+        env_factory(),
+        r,
+        ReplyBackend(r, ["noted", "\\boxed{0}"]),
+        context=cfg,
+        max_episode_tokens=budget,
+    )
+    assert traj.stop_reason is StopReason.TERMINATED and traj.num_turns == 7
+    assert traj.metadata["episode_tokens"] == used <= budget < sum(len(s) for s in traj.segments)
+    if policy == "summarize":
+        # restarts only restate earlier context: what was added is the segments minus prefixes
+        assert used == added_tokens(r, traj)
+    # and a budget below what the episode adds still truncates it
+    _, short = play(
+        env_factory(),
+        r,
+        ReplyBackend(r, ["noted", "\\boxed{0}"]),
+        context=cfg,
+        max_episode_tokens=used // 2,
+    )
+    assert short.stop_reason is StopReason.TOKEN_BUDGET and short.truncated
+    assert short.num_turns < 7 and short.num_sampled_tokens < used // 2
+
+
+def test_budget_of_full_history_is_the_conversation_length(tokenizer):
+    r = user_renderer(tokenizer)
+    _, traj = play(LongCountEnv(num_records=4, filler_lines=2), r, ReplyBackend(r, ["noted"]))
+    assert len(traj.segments) == 1
+    assert traj.metadata["episode_tokens"] == len(traj.segments[0])

@@ -103,7 +103,11 @@ class Episode:
             :class:`~turngym.agents.vision.VisionChatRenderer` for a vision-language model
             (each segment then carries its images in ``Segment.vision``).
         max_new_tokens: Per-turn sampling cap.
-        max_episode_tokens: Budget for all tokens of the episode (all segments).
+        max_episode_tokens: Budget for the tokens the episode adds: the first prompt, every
+            sampled token (summaries included) and every env answer (and summary request).
+            A segment's restated prefix (the first observation, a window or a summary
+            re-rendered when the context restarts) is not counted again: it is the same
+            information re-encoded, and the working context is bounded by ``max_context``.
         max_context: Longest sequence the model accepts (None: no check).
         timeout_s: Wall-clock budget, checked between turns (an env step in progress is
             not interrupted here: tools bound their own time).
@@ -182,6 +186,9 @@ class Episode:
         self._window: list[list[Message]] = []  # turns in the context: [assistant, *env answer]
         self._turns_since_summary = 0
         self._summary_positions: set[int] = set()  # indices into self.messages
+        # Tokens counted toward max_episode_tokens (see the class docstring): restarted
+        # segments re-encode earlier context, which must not eat the budget again.
+        self.tokens_added = 0
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -215,6 +222,7 @@ class Episode:
         except Exception as exc:  # noqa: BLE001
             self._fail(StopReason.AGENT_ERROR, exc)
             return
+        self.tokens_added = len(self.current.token_ids)
         self._check_budgets()
 
     def prompt(self) -> list[int]:
@@ -241,7 +249,7 @@ class Episode:
         return cap
 
     def _tokens_used(self) -> int:
-        return sum(len(s) for s in self.segments) + len(self.current.token_ids)
+        return self.tokens_added
 
     def _check_budgets(self) -> None:
         if self.done:
@@ -270,6 +278,7 @@ class Episode:
             return
         turn = len(self.turn_rewards)
         self.current.add_sampled(generation.token_ids, generation.logprobs, turn)
+        self.tokens_added += len(generation.token_ids)
         text, stop_id = self.renderer.split_action(generation.token_ids)
         action = Message("assistant", text)
         self.messages.append(action)
@@ -320,6 +329,9 @@ class Episode:
         """Extend the context with the env's answer, or restart it in a new segment."""
         cfg = self.context_config
         if cfg.policy == "sliding_window" and len(self._window) > cfg.window_turns:
+            # The restart below re-encodes the window with the env's answer inside it; the
+            # budget counts only that answer, as if it had been appended.
+            self.tokens_added += self._added_tokens(self._delta(stop_id, new_messages))
             self._window = self._window[-cfg.window_turns :]
             self._restart(
                 [*self._first_observation, *(m for t in self._window for m in t)], "window"
@@ -334,6 +346,7 @@ class Episode:
             self.messages.append(request)
             self._awaiting_summary = True
         kind, rendered = plan
+        self.tokens_added += self._added_tokens(plan)
         if kind == "append":
             self.current.add_context(rendered)
             self.context.extend(new_messages)
@@ -358,6 +371,18 @@ class Episode:
                 [*self.context, *new_messages], tools=self.tools
             )
 
+    def _added_tokens(self, plan: tuple[str, RenderedTokens]) -> int:
+        """Tokens the new messages add to the conversation, for the episode budget.
+
+        An append adds exactly its tokens. A template restart re-renders the whole
+        conversation (possibly shorter, e.g. without earlier reasoning): its growth over the
+        current segment stands in for the new messages (approximate; never negative).
+        """
+        kind, rendered = plan
+        if kind == "append":
+            return len(rendered.token_ids)
+        return max(0, len(rendered.token_ids) - len(self.current.token_ids))
+
     def _wants_summary(self, plan: tuple[str, RenderedTokens]) -> bool:
         cfg = self.context_config
         if cfg.policy != "summarize" or self.summary_rounds >= cfg.max_summary_rounds:
@@ -378,6 +403,7 @@ class Episode:
         """Keep the sampled summary (loss mask 1) and restart from [first obs, summary]."""
         start = len(self.current.token_ids)
         self.current.add_sampled(generation.token_ids, generation.logprobs, len(self.turn_rewards))
+        self.tokens_added += len(generation.token_ids)
         self.summary_spans.append((len(self.segments), start, len(self.current.token_ids)))
         text, _ = self.renderer.split_action(generation.token_ids)
         summary = Message("assistant", text)
@@ -432,8 +458,10 @@ class Episode:
         ``summary``, ``window`` or ``template``), ``segment_messages`` (the conversation each
         segment renders, ending with its last sampled turn), ``context_tokens_per_segment``,
         ``peak_context_tokens``, ``full_history_tokens`` (the length the unmanaged conversation
-        would have had, summaries left out), ``tokens_saved`` (that minus the peak) and
-        ``observation_chars_cut``.
+        would have had, summaries left out), ``tokens_saved`` (that minus the peak),
+        ``observation_chars_cut`` and ``episode_tokens`` (the tokens counted toward
+        ``max_episode_tokens``: restated prefixes of restarted segments left out; the context
+        after the last sampled token, dropped from the segments, still counts).
         """
         if not self.done:
             raise RuntimeError("trajectory() before the episode ended")
@@ -481,6 +509,7 @@ class Episode:
                 "full_history_tokens": full,
                 "tokens_saved": max(0, full - peak) if full is not None else None,
                 "observation_chars_cut": self.observation_chars_cut,
+                "episode_tokens": self.tokens_added,
             },
         )
 

@@ -347,8 +347,8 @@ class TrainConfig:
     """Checkpointing."""
     context: ContextConfig = field(default_factory=ContextConfig)
     """Context management of each episode: full history, sliding window, tool-output
-    truncation, summarization (see :mod:`turngym.agents.context`). Summarizing runs need a
-    larger ``rollout.max_episode_tokens``: restarted contexts count again."""
+    truncation, summarization (see :mod:`turngym.agents.context`). ``rollout.max_episode_tokens``
+    counts the tokens an episode adds, not the prefixes restated when its context restarts."""
     rewards: list[RewardTermConfig] = field(default_factory=list)
     """Extra reward functions (a rubric) added to the env's return."""
     env_reward_weight: float = 1.0
