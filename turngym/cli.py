@@ -13,7 +13,7 @@ import functools
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 END_OF_TURN = "."
 
@@ -200,7 +200,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         records = [r for r in records if r["step"] == args.step]
     for r in records[-args.last :]:
         print(
-            f"== step {r['step']} | task {r.get('task_id') or r.get('task_index')} | reward {r['reward']:+.3f} | "
+            f"== step {r['step']} | task {_task_label(r)} | reward {r['reward']:+.3f} | "
             f"{r['stop_reason']} | {r['sampled_tokens']}/{r['tokens']} tokens sampled"
             + (f" | {r['segments']} segments" if r["segments"] > 1 else "")
         )
@@ -335,3 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _task_label(record: dict[str, Any]) -> str:
+    """The env's task id when the episode got one, else the task's index in its split."""
+    task_id = record.get("task_id")
+    return str(task_id if task_id is not None else record.get("task_index"))

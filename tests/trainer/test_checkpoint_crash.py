@@ -356,3 +356,6 @@ def test_replayed_steps_do_not_duplicate_logged_samples(
     assert [r["step"] for r in step_lines(tmp_path / "metrics.jsonl")] == [1, 2]
     samples = [json.loads(x) for x in (tmp_path / "rollouts.jsonl").read_text().splitlines()]
     assert Counter(s["step"] for s in samples) == {1: 2, 2: 2}
+    # Each episode names its task twice: the index in the split and the env's id from reset.
+    assert all(isinstance(s["task_index"], int) for s in samples)
+    assert all(isinstance(s["task_id"], str) and s["task_id"] for s in samples), samples

@@ -171,6 +171,7 @@ class Episode:
         self.current = _SegmentBuilder()
         self.turn_rewards: list[float] = []
         self.info: dict[str, Any] = {}
+        self.task_id: Any = None
         self.terminated = False
         self.truncated = False
         self.stop_reason: StopReason | None = None
@@ -212,6 +213,8 @@ class Episode:
             self._fail(StopReason.ENV_ERROR, exc)
             return
         self.info = dict(info)
+        # Later steps' infos replace this one; the task's id is only promised at reset.
+        self.task_id = info.get("task_id")
         self.tools = list(info.get("tools") or []) or None
         self.messages = list(obs)
         self._first_observation = list(obs)
@@ -495,6 +498,7 @@ class Episode:
             metadata={
                 **self.spec.metadata,
                 "seed": self.spec.seed,
+                "task_id": self.task_id,
                 "error": self.error,
                 "wall_s": self._clock() - self.started,
                 "env_s": self.env_time_s,

@@ -1322,10 +1322,10 @@ def trajectory_record(step: int, trajectory: Trajectory) -> dict[str, Any]:
         "reward": trajectory.reward,
         "turn_rewards": list(trajectory.turn_rewards),
         "stop_reason": trajectory.stop_reason.value,
-        # The task's position in its split (always known) and the env's own id for it (None
-        # when the episode failed before the env said).
+        # The task's position in its split (always known) and the env's own id for it, from
+        # reset's info (None when the episode failed before reset returned).
         "task_index": trajectory.metadata.get("task_index"),
-        "task_id": trajectory.info.get("task_id"),
+        "task_id": trajectory.metadata.get("task_id", trajectory.info.get("task_id")),
         "tokens": trajectory.num_tokens,
         "sampled_tokens": trajectory.num_sampled_tokens,
         "segments": len(trajectory.segments),
