@@ -69,6 +69,10 @@ def test_bad_role_adapter_configs_are_refused(tiny_model_path, tmp_path, one_tor
     cfg.train.algo.advantage = "gae"
     with pytest.raises(ConfigError, match="critic is not per role"):
         cfg.validate()
+    cfg = adapter_config(tiny_model_path, tmp_path)
+    cfg.train.model.backend = "openai"
+    with pytest.raises(ConfigError, match="model.backend must be 'hf'"):
+        cfg.validate()
     # Agent ids are not TicTacToe's roles: under swap_roles player_0 plays x and o in turn.
     ids = adapter_config(
         tiny_model_path, tmp_path, role_adapters={"player_0": "a", "player_1": "b"}

@@ -152,7 +152,9 @@ class RolloutConfig:
     top_k: int = 0
     """Top-k sampling; 0 disables it."""
     max_episode_tokens: int = 2048
-    """Token budget of a whole episode (prompt, sampled and observation tokens)."""
+    """Token budget of a whole episode: the tokens it adds (first prompt, sampled and
+    observation tokens), not the prefixes a context restart re-encodes, so it does not cap
+    the tokens trained on (see docs/long_horizon.md)."""
     episode_timeout_s: float | None = None
     """Wall-clock limit of one episode; ``None`` means no limit."""
     failure_policy: Literal["fail_fast", "retry", "min_group"] = "retry"

@@ -314,6 +314,13 @@ class SelfPlayConfig:
                 f"cannot be used with algo.advantage = {self.train.algo.advantage!r} (the "
                 "critic is not per role); self-play uses selfplay.advantage (rae or none)",
             )
+            need(
+                self.train.model.backend == "hf",
+                "role_adapters",
+                "each role samples with its own adapter of the local model, so model.backend "
+                f"must be 'hf', got {self.train.model.backend!r} (a server would sample every "
+                "role with the same weights)",
+            )
             for role, name in s.role_adapters.items():
                 need(
                     bool(_ADAPTER_NAME.match(str(name))),
