@@ -6,18 +6,21 @@ they fail there instead (for CI that installs both). One browser page serves the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pytest
 
 import turngym
+from turngym.envs.gui import html as html_backend
 from turngym.envs.gui.app import MAX_FIELD_CHARS, App
-from turngym.envs.gui.html import app_to_html, unavailable_reason
+from turngym.envs.gui.html import ChromiumRenderer, app_to_html, unavailable_reason
 from turngym.envs.gui.oracle import GuiOracle, latest_tree, random_action
 from turngym.envs.gui.tasks import TASK_KINDS, generate_task
 
@@ -43,6 +46,19 @@ def test_html_page_carries_ids_roles_values_and_the_event_script() -> None:
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(ValueError, match="backend must be one of"):
         turngym.make("turngym/GUI-v0", backend="selenium")
+
+
+def test_a_failed_launch_leaves_no_playwright_running(tmp_path: Any) -> None:
+    if _REASON is not None:
+        pytest.skip(f"playwright backend unavailable: {_REASON}")
+    task = generate_task("form", 0)
+    renderer = ChromiumRenderer(executable=str(tmp_path / "no-such-chromium"))
+    with pytest.raises(Exception, match="no-such-chromium"):
+        renderer.render(task.app, task.theme)
+    assert str(tmp_path / "no-such-chromium") not in html_backend._SHARED["users"]
+    # Playwright runs only while some env holds a browser (none when this test runs alone)
+    assert html_backend._SHARED["playwright"] is None or html_backend._SHARED["users"]
+    renderer.close()  # nothing acquired: nothing to release
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +105,7 @@ def _task(kind: str, seed: int, split: str = "test") -> dict[str, Any]:
 
 
 def _dom_focus(pw_env: Any) -> str | None:
-    page = pw_env.unwrapped._chromium.page
-    return page.evaluate(
+    return pw_env.unwrapped._chromium.evaluate(
         "() => document.activeElement && document.activeElement.tagName === 'INPUT'"
         " ? document.activeElement.getAttribute('aria-label') : null"
     )
@@ -260,8 +275,8 @@ def test_typing_special_characters_backspace_and_the_length_limit(pw_env: Any) -
     assert steps[1]["state"]["values"][key] == tricky
     assert steps[-1]["state"]["values"][key] == tricky[:-2] + " x"
     # a typed value comes back from the real <input>, and the next render puts it there
-    page = pw_env.unwrapped._chromium.page
-    assert page.evaluate("() => document.activeElement.value") == tricky[:-2] + " x"
+    renderer = pw_env.unwrapped._chromium
+    assert renderer.evaluate("() => document.activeElement.value") == tricky[:-2] + " x"
     # astral characters (the emoji) are erased whole by Backspace, as in the model
     emoji_end = tricky[: tricky.index("😀") + 1]
     steps = _run_both(
@@ -324,8 +339,11 @@ def test_the_wheel_scrolls_the_app_not_the_page(pw_env: Any) -> None:
     max_scroll = pw_env.unwrapped.app.max_scroll
     assert max_scroll > 120
     assert [s["state"]["scroll_y"] for s in steps] == [120, 70, max_scroll, 0]
-    page = pw_env.unwrapped._chromium.page
-    assert page.evaluate("() => [window.scrollY, document.scrollingElement.scrollTop]") == [0, 0]
+    renderer = pw_env.unwrapped._chromium
+    assert renderer.evaluate("() => [window.scrollY, document.scrollingElement.scrollTop]") == [
+        0,
+        0,
+    ]
     # under a dialog the wheel does nothing
     confirm = _confirm_task()
     submit = generate_task("form", confirm["seed"], "test").app.ids["btn:submit"]
@@ -345,18 +363,19 @@ def test_envs_of_one_thread_share_its_browser_and_close_independently(pw_env: An
     assert other.unwrapped.app.scroll_y == 60 and pw_env.unwrapped.app.scroll_y == 120
 
 
-def test_a_worker_thread_runs_its_own_browser_and_restarts_it_after_closing(
-    pw_env: Any,
-) -> None:
+def test_an_env_on_a_worker_thread_shares_the_browser_and_closes_there(pw_env: Any) -> None:
+    pw_env.reset(options={"task": _task("form", 0)})
+    shared = pw_env.unwrapped._chromium.call_with_page(lambda page: page.context.browser)
     results: list[Any] = []
 
     def work() -> None:
         try:
-            for _ in range(2):  # the second round starts Playwright again after a full stop
+            for _ in range(2):  # a second env after the first closed
                 env = turngym.make("turngym/GUI-v0", backend="playwright")
                 env.reset(options={"task": _task("form", 0)})
                 _, _, _, _, info = env.step("key(tab)")
-                results.append(info["effect"])
+                browser = env.unwrapped._chromium.call_with_page(lambda p: p.context.browser)
+                results.append((info["effect"], browser is shared))
                 env.close()
         except Exception as exc:  # noqa: BLE001 - reported to the test's thread below
             results.append(exc)
@@ -364,4 +383,129 @@ def test_a_worker_thread_runs_its_own_browser_and_restarts_it_after_closing(
     worker = threading.Thread(target=work)
     worker.start()
     worker.join(timeout=60)
-    assert results == ["focus", "focus"]
+    assert results == [("focus", True), ("focus", True)]
+
+
+def _users() -> int:
+    return sum(html_backend._SHARED["users"].values())
+
+
+def _episode_actions(seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["key(tab)", 'type("Ada")'] + [random_action(rng) for _ in range(5)]
+
+
+def test_envs_move_between_pool_threads_and_close_on_the_main_thread(pw_env: Any) -> None:
+    """A rollout engine's pattern: a fresh pool per batch steps each env on any of its threads."""
+    pw_env.reset(options={"task": _task("form", 0)})  # the module's env holds the browser
+    users = _users()
+    envs = [turngym.make("turngym/GUI-v0", backend="playwright") for _ in range(4)]
+    threads_of: list[list[threading.Thread]] = [[] for _ in envs]
+    states: dict[tuple[int, int], list[dict[str, Any]]] = {}
+
+    def reset(index: int, task: dict[str, Any]) -> None:
+        threads_of[index].append(threading.current_thread())
+        envs[index].reset(options={"task": task})
+
+    def step(index: int, action: str) -> dict[str, Any]:
+        threads_of[index].append(threading.current_thread())
+        if not envs[index].unwrapped._done:  # a random click may have ended the episode
+            envs[index].step(action)
+        return _state(envs[index])
+
+    for batch in range(2):
+        tasks = [_task(TASK_KINDS[i], 10 * batch + i) for i in range(4)]
+        actions = [_episode_actions(10 * batch + i) for i in range(4)]
+        with ThreadPoolExecutor(4) as pool:  # a fresh pool: new threads every batch
+            list(pool.map(reset, range(4), tasks))
+            for n in range(len(actions[0])):
+                # all four envs step at once; which thread gets which env is up to the pool
+                stepped = list(pool.map(step, range(4), [a[n] for a in actions]))
+                for i, state in enumerate(stepped):
+                    states.setdefault((batch, i), []).append(state)
+        for i in range(4):
+            pillow = turngym.make("turngym/GUI-v0")
+            pillow.reset(options={"task": tasks[i]})
+            expected = []
+            for action in actions[i]:
+                if not pillow.unwrapped._done:
+                    pillow.step(action)
+                expected.append(_state(pillow))
+            assert states[(batch, i)] == expected, (batch, i)
+    renderers = [env.unwrapped._chromium for env in envs]
+    # every Playwright call ran on the one Playwright thread; one browser, a page each
+    names = {r.call_with_page(lambda page: threading.current_thread().name) for r in renderers}
+    assert names == {"turngym-playwright"}
+    browsers = {id(r.call_with_page(lambda page: page.context.browser)) for r in renderers}
+    assert len(browsers) == 1 and len({id(r.page) for r in renderers}) == 4
+    for threads in threads_of:
+        assert len({id(t) for t in threads}) >= 2  # each env ran on threads of both pools
+        assert threading.main_thread() not in threads
+    assert _users() == users + 4
+    for env in envs:
+        env.close()  # on the main thread, not where the envs stepped
+    assert _users() == users and all(r.page is None for r in renderers)
+
+
+def test_an_env_steps_inside_a_running_asyncio_loop(pw_env: Any) -> None:
+    async def play() -> list[str]:
+        env = turngym.make("turngym/GUI-v0", backend="playwright")
+        env.reset(options={"task": _task("form", 0)})
+        effects = [env.step("key(tab)")[4]["effect"], pw_env.step("key(tab)")[4]["effect"]]
+        env.close()
+        return effects
+
+    pw_env.reset(options={"task": _task("form", 0)})
+    assert asyncio.run(play()) == ["focus", "focus"]
+
+
+def test_errors_cross_back_and_nested_calls_do_not_deadlock(pw_env: Any) -> None:
+    pw_env.reset(options={"task": _task("form", 0)})
+    renderer = pw_env.unwrapped._chromium
+    driver = renderer.driver(pw_env.unwrapped.app, pw_env.unwrapped.generated.theme)
+    with pytest.raises(ValueError, match="unknown key 'f1'"):
+        driver.press("f1")
+    # a call made on the Playwright thread runs there directly instead of queueing behind itself
+    assert renderer.call_with_page(lambda page: renderer.evaluate("1 + 1")) == 2
+
+
+def test_close_releases_the_browser_when_closing_the_page_fails(
+    pw_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pw_env.reset(options={"task": _task("form", 0)})
+    users = _users()
+    env = turngym.make("turngym/GUI-v0", backend="playwright")
+    env.reset(options={"task": _task("list", 0)})
+    assert _users() == users + 1
+    page = env.unwrapped._chromium.page
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("page.close failed")
+
+    monkeypatch.setattr(type(page), "close", fail)
+    with pytest.raises(RuntimeError, match="page.close failed"):
+        env.close()
+    assert _users() == users  # released all the same
+    monkeypatch.undo()
+    env.close()  # already closed: nothing left to release
+    assert _users() == users
+    env.unwrapped._chromium.call_with_page(lambda _: page.close())
+    pw_env.step("key(tab)")  # the shared browser still serves the module's env
+
+
+def test_a_disconnected_browser_is_relaunched(pw_env: Any) -> None:
+    task = _task("form", 3)
+    pw_env.reset(options={"task": task})
+    renderer = pw_env.unwrapped._chromium
+    old = renderer.call_with_page(lambda page: page.context.browser)
+    renderer.call_with_page(lambda _: old.close())  # as if Chromium had crashed
+    assert not renderer.call_with_page(lambda _: old.is_connected())
+    # mid-episode: the next action rebuilds the page from the model in a new browser
+    steps = _run_both(pw_env, task, ["key(tab)", 'type("Ada")'])
+    assert steps[-1]["effect"] == "typed"
+    new = renderer.call_with_page(lambda page: page.context.browser)
+    assert new is not old and renderer.call_with_page(lambda _: new.is_connected())
+    other = turngym.make("turngym/GUI-v0", backend="playwright")  # later envs get it too
+    other.reset(options={"task": task})
+    assert other.unwrapped._chromium.call_with_page(lambda page: page.context.browser) is new
+    other.close()

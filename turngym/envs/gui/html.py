@@ -31,9 +31,18 @@ agreement is by construction of the page (square clickable boxes, a click-swallo
 under open menus, slivers ignoring the pointer) and is checked point by point in the tests,
 not proven. ``type()`` text with control characters (line breaks, tabs) is refused, as a
 one-line ``<input>`` cannot hold it. The accessibility tree in observations is the model's,
-not Chromium's. Playwright's sync API cannot run inside a running asyncio loop (use a worker
-thread) and is bound to one thread: the envs of a thread share one browser (a page each).
-GUIInverseDynamics-v0 stays on Pillow.
+not Chromium's. GUIInverseDynamics-v0 stays on Pillow.
+
+Threads: Playwright's sync API objects only work on the thread that created them, so every
+Playwright call of the process runs on one dedicated daemon thread (``turngym-playwright``);
+the renderer's and driver's methods hand their work to it and wait, re-raising its errors.
+Envs can therefore be created, stepped and closed from any thread (a rollout engine's
+thread pools, the main thread, code inside a running asyncio loop), and all envs of the
+process share one browser, a page each. Their actions are serialized on that thread: several
+envs stepped from several threads take turns in the one browser rather than running in
+parallel. A browser that crashed or was closed is relaunched by the next action (its pages
+are rebuilt from the models); Playwright and the browser are stopped by the last env's
+``close()`` or, for envs left open, at interpreter exit.
 
 Setup (offline once installed)::
 
@@ -46,13 +55,19 @@ The browser is found through ``$TURNGYM_CHROMIUM``, then ``chromium`` /
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import html
 import io
 import os
+import queue
 import shutil
 import threading
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, ParamSpec, TypeVar
 
 from PIL import Image
 
@@ -61,6 +76,9 @@ from turngym.envs.gui.app import KEY_NAMES, MAX_FIELD_CHARS, App
 from turngym.envs.gui.render import Theme
 
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def find_chromium() -> str | None:
@@ -86,10 +104,7 @@ def unavailable_reason() -> str | None:
         return f"$TURNGYM_CHROMIUM points at {chosen!r}, which does not exist"
     if find_chromium() is None:
         try:
-            from playwright.sync_api import sync_playwright
-
-            with sync_playwright() as p:
-                path = p.chromium.executable_path
+            path = _PLAYWRIGHT_THREAD.call(_playwright_chromium)
         except Exception as exc:  # noqa: BLE001 - any failure means "not available"
             return f"playwright cannot locate Chromium ({exc})"
         if not path or not os.path.exists(path):
@@ -98,6 +113,24 @@ def unavailable_reason() -> str | None:
                 "or run `playwright install chromium`"
             )
     return None
+
+
+_PLAYWRIGHT_CHROMIUM: list[str] = []  # Playwright's own Chromium path, once looked up
+
+
+def _playwright_chromium() -> str:
+    """Where Playwright's own Chromium download lives (run on the Playwright thread)."""
+    if not _PLAYWRIGHT_CHROMIUM:
+        if _SHARED["playwright"] is not None:
+            # a second sync_playwright() on the thread that runs one would fail
+            path = _SHARED["playwright"].chromium.executable_path
+        else:
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                path = p.chromium.executable_path
+        _PLAYWRIGHT_CHROMIUM.append(path)
+    return _PLAYWRIGHT_CHROMIUM[0]
 
 
 def _rgb(colour: tuple[int, int, int]) -> str:
@@ -358,43 +391,168 @@ _FOCUSED_FIELD_JS = """() => {
 }"""
 
 
-# Playwright's sync API allows one running instance per thread, so the envs of a thread share
-# it and one browser per executable (each env keeps its own page); counted, closed by the last.
-_THREAD = threading.local()
+# Playwright's sync API objects only work on the thread that created them, while envs are
+# created, stepped and closed from whatever thread the caller uses (rollout engines step them
+# from short-lived thread pools). So every Playwright call of this process runs on one
+# long-lived thread, and the public methods below hand their work to it and wait. It is a
+# plain daemon thread rather than a ThreadPoolExecutor: the executor's workers are stopped
+# before ``atexit`` handlers run, and the atexit shutdown still needs this thread to close the
+# browser and stop Playwright on.
+class _PlaywrightThread:
+    """One daemon thread that runs every Playwright call of the process, in submission order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+
+    def on_thread(self) -> bool:
+        """Whether the caller is the Playwright thread itself."""
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def alive(self) -> bool:
+        """Whether the thread has been started and still runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """``fn(*args)`` run on the Playwright thread; its result, or its exception re-raised.
+
+        From the Playwright thread itself it is a direct call: queueing it there would wait
+        for a job that can only run after the current one returns (a deadlock).
+        """
+        if self.on_thread():
+            return fn(*args)
+        future: Future[T] = Future()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._serve, name="turngym-playwright", daemon=True
+                )
+                self._thread.start()
+            self._jobs.put((lambda: fn(*args), future))
+        return future.result(timeout)
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def stop(self) -> None:
+        """Let the thread finish its queued jobs and end (a later :meth:`call` starts anew)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._jobs.put(None)
+            self._thread = None
 
 
-def _acquire_browser(executable: str | None) -> Any:
-    shared: dict[str, Any] | None = getattr(_THREAD, "shared", None)
-    if shared is None:
+_PLAYWRIGHT_THREAD = _PlaywrightThread()
+
+
+def _on_playwright_thread(fn: Callable[P, T]) -> Callable[P, T]:
+    """Decorator: the method runs on the Playwright thread, whichever thread calls it."""
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _PLAYWRIGHT_THREAD.call(functools.partial(fn, *args, **kwargs))
+
+    return call
+
+
+# State of the process's Playwright instance; touched only on the Playwright thread. One
+# browser per executable, shared by the envs using it (each keeps its own page), counted and
+# closed by the last user; Playwright stops when no browser is left.
+_SHARED: dict[str, Any] = {"playwright": None, "browsers": {}, "users": {}}
+
+
+def _launch(executable: str | None) -> Any:
+    # --no-sandbox: containers running as root cannot use Chromium's own sandbox; the pages
+    # are generated here, never fetched
+    return _SHARED["playwright"].chromium.launch(
+        executable_path=executable, headless=True, args=["--no-sandbox"]
+    )
+
+
+def _stop_playwright_if_unused() -> None:
+    if _SHARED["playwright"] is not None and not _SHARED["users"]:
+        playwright, _SHARED["playwright"] = _SHARED["playwright"], None
+        playwright.stop()
+
+
+def _acquire_browser(executable: str | None) -> None:
+    """Count one more user of ``executable``'s browser, starting Playwright and it if needed."""
+    if _SHARED["playwright"] is None:
         from playwright.sync_api import sync_playwright
 
-        shared = {"playwright": sync_playwright().start(), "browsers": {}, "users": {}}
-        _THREAD.shared = shared
-    if executable not in shared["browsers"]:
-        # --no-sandbox: containers running as root cannot use Chromium's own sandbox; the
-        # pages are generated here, never fetched
-        shared["browsers"][executable] = shared["playwright"].chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
-        )
-        shared["users"][executable] = 0
-    shared["users"][executable] += 1
-    return shared["browsers"][executable]
+        _SHARED["playwright"] = sync_playwright().start()
+    if executable not in _SHARED["users"]:
+        try:
+            _SHARED["browsers"][executable] = _launch(executable)
+        except BaseException:
+            # do not leave a Playwright instance running that nothing will stop
+            _stop_playwright_if_unused()
+            raise
+        _SHARED["users"][executable] = 0
+    _SHARED["users"][executable] += 1
+
+
+def _browser(executable: str | None) -> Any:
+    """The connected browser for ``executable`` (a user must hold it), relaunched if it died."""
+    browser = _SHARED["browsers"][executable]
+    if not browser.is_connected():
+        # a crashed or closed browser would fail every later call of every env using it
+        _SHARED["browsers"][executable] = browser = _launch(executable)
+    return browser
 
 
 def _release_browser(executable: str | None) -> None:
-    shared: dict[str, Any] | None = getattr(_THREAD, "shared", None)
-    if shared is None or executable not in shared["users"]:
-        raise RuntimeError(
-            "a playwright GUI env must be closed on the thread that used it "
-            "(Playwright's sync API is bound to one thread)"
-        )
-    shared["users"][executable] -= 1
-    if shared["users"][executable] == 0:
-        shared["browsers"].pop(executable).close()
-        del shared["users"][executable]
-    if not shared["browsers"]:
-        shared["playwright"].stop()
-        _THREAD.shared = None
+    """One user fewer; the last closes the browser, and Playwright when no browser is left."""
+    if executable not in _SHARED["users"]:
+        raise RuntimeError(f"no playwright GUI env holds the browser {executable!r}")
+    _SHARED["users"][executable] -= 1
+    if _SHARED["users"][executable] > 0:
+        return
+    del _SHARED["users"][executable]
+    browser = _SHARED["browsers"].pop(executable)
+    try:
+        if browser.is_connected():
+            browser.close()
+    finally:
+        _stop_playwright_if_unused()
+
+
+def _shutdown_playwright() -> None:
+    """Close every browser and stop Playwright (at interpreter exit; envs left open die)."""
+    if _PLAYWRIGHT_THREAD.alive():
+
+        def close_all() -> None:
+            try:
+                for browser in _SHARED["browsers"].values():
+                    if browser.is_connected():
+                        browser.close()
+            finally:
+                _SHARED["browsers"].clear()
+                _SHARED["users"].clear()
+                _stop_playwright_if_unused()
+
+        # exiting anyway: on failure the driver and browser die with the process
+        with contextlib.suppress(Exception):
+            _PLAYWRIGHT_THREAD.call(close_all, timeout=30)
+        _PLAYWRIGHT_THREAD.stop()
+
+
+atexit.register(_shutdown_playwright)
 
 
 class ChromiumRenderer:
@@ -406,6 +564,9 @@ class ChromiumRenderer:
     ``<input>`` holds after typing) is read back from the DOM and applied to the :class:`App`
     model, which stays the single source of truth for behaviour and judging.
 
+    Every method may be called from any thread: the Playwright work runs on the process's one
+    Playwright thread, and the envs share one browser per executable, a page each.
+
     Args:
         executable: Chromium binary (default: :func:`find_chromium`, else Playwright's own).
     """
@@ -415,36 +576,59 @@ class ChromiumRenderer:
         if reason is not None:
             raise RuntimeError(f"the playwright GUI backend is unavailable: {reason}")
         self.executable = executable or find_chromium()
-        self._browser: Any = None
+        self._acquired = False
         self._page: Any = None
         # the app and state the page shows now (None: it may have been changed by events)
         self._shown: tuple[App, str, Theme] | None = None
 
-    def _start(self) -> None:
-        self._browser = _acquire_browser(self.executable)
-
     @property
     def page(self) -> Any:
-        """The Playwright ``Page`` (None before the first render; for tests and debugging)."""
+        """The Playwright ``Page`` (None before the first render).
+
+        Usable only on the Playwright thread: pass work on it to :meth:`call_with_page`.
+        """
         return self._page
 
+    @_on_playwright_thread
+    def call_with_page(self, fn: Callable[[Any], T]) -> T:
+        """``fn(page)`` run on the Playwright thread (for tests and debugging)."""
+        return fn(self._page)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression evaluated in the page (for tests, debugging)."""
+        return self.call_with_page(lambda page: page.evaluate(expression))
+
+    def _page_usable(self) -> bool:
+        if self._page is None or self._page.is_closed():
+            return False
+        return self._page.context.browser.is_connected()
+
     def _load(self, app: App, theme: Theme) -> None:
-        if self._browser is None:
-            self._start()
+        if not self._acquired:
+            _acquire_browser(self.executable)
+            self._acquired = True
         size = {"width": app.width, "height": app.height}
-        if self._page is None or self._page.viewport_size != size:
+        if not self._page_usable() or self._page.viewport_size != size:
             if self._page is not None:
-                self._page.close()
-            self._page = self._browser.new_page(viewport=size)
+                self._close_page()
+            self._page = _browser(self.executable).new_page(viewport=size)
         self._page.set_content(app_to_html(app, theme))
         self._shown = (app, app.fingerprint(), theme)
 
+    def _close_page(self) -> None:
+        page, self._page, self._shown = self._page, None, None
+        if not page.is_closed() and page.context.browser.is_connected():
+            page.close()
+
+    @_on_playwright_thread
     def show(self, app: App, theme: Theme) -> None:
         """Make the page show ``app``'s current screen (reloads it only when it is stale)."""
         shown = self._shown
-        if shown is None or (shown[0], shown[1], shown[2]) != (app, app.fingerprint(), theme):
+        stale = shown is None or (shown[0], shown[1], shown[2]) != (app, app.fingerprint(), theme)
+        if stale or not self._page_usable():
             self._load(app, theme)
 
+    @_on_playwright_thread
     def render(self, app: App, theme: Theme) -> Image.Image:
         """The screenshot of ``app`` rendered by Chromium (RGB, ``app.width`` x ``app.height``).
 
@@ -459,6 +643,7 @@ class ChromiumRenderer:
         """The actions of :func:`~turngym.envs.gui.env.apply_action`, applied through this page."""
         return BrowserDriver(self, app, theme)
 
+    @_on_playwright_thread
     def hit_ids(self, app: App, theme: Theme, points: list[tuple[int, int]]) -> list[str | None]:
         """Which element a real mouse click at each pixel reaches in the page (None: no element).
 
@@ -480,14 +665,19 @@ class ChromiumRenderer:
         self._shown = None
         return list(self._page.evaluate("() => window.__turngymEvents.splice(0)"))
 
+    @_on_playwright_thread
     def close(self) -> None:
-        """Close the page, and the browser when no other env of this thread uses it (idempotent)."""
-        if self._browser is not None:
+        """Close the page, and the browser when no other env uses it (idempotent)."""
+        if not self._acquired:
+            return
+        self._acquired = False
+        try:
             if self._page is not None:
-                self._page.close()
+                self._close_page()
+        finally:
+            # even when closing the page failed: the browser must not outlive its last env
             self._page = None
             self._shown = None
-            self._browser = None
             _release_browser(self.executable)
 
 
@@ -525,6 +715,7 @@ class BrowserDriver:
         self.renderer.show(self.app, self.theme)
         return self.renderer.page
 
+    @_on_playwright_thread
     def click(self, x: int, y: int) -> str:
         """Click pixel ``(x, y)`` with the browser's mouse; returns the model's note."""
         page = self._page()
@@ -534,6 +725,7 @@ class BrowserDriver:
         clicks = [e for e in self.renderer._events() if e["type"] == "click"]
         return self.app.activate(clicks[-1]["id"] if clicks else None)
 
+    @_on_playwright_thread
     def type_text(self, text: str) -> str:
         """Type ``text`` with the browser's keyboard into the focused ``<input>``.
 
@@ -564,6 +756,7 @@ class BrowserDriver:
         self.app.set_field_value(key, after)
         return "typed"
 
+    @_on_playwright_thread
     def press(self, key: str) -> str:
         """Press a named key (one of :data:`KEY_NAMES`) with the browser's keyboard."""
         if key not in KEY_NAMES:
@@ -587,6 +780,7 @@ class BrowserDriver:
         # the model's notes: Backspace on an empty box did nothing, Space always types
         return "nothing" if name == "backspace" and not before else "typed"
 
+    @_on_playwright_thread
     def scroll(self, dx: int, dy: int) -> str:
         """Turn the browser's mouse wheel by ``(dx, dy)`` pixels; the model scrolls."""
         page = self._page()
