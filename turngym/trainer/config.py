@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 import math
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
@@ -602,6 +603,29 @@ def _fail(path: str, tp: Any, value: Any) -> ConfigError:
 
 def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+def load_callable(spec: str, what: str, error: type[Exception] = ValueError) -> Callable[..., Any]:
+    """Import ``"package.module:function"`` named in a config.
+
+    Args:
+        spec: The ``"package.module:function"`` string.
+        what: What the function is for, named in the error (e.g. ``"reward function"``).
+        error: The exception type to raise (a subclass of ``ValueError`` by convention).
+
+    Raises:
+        error: The spec is malformed, cannot be imported, or is not callable.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise error(f"{what} {spec!r} must look like 'package.module:function'")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise error(f"cannot load {what} {spec!r}: {exc}") from exc
+    if not callable(fn):
+        raise error(f"{what} {spec!r} is not callable")
+    return fn
 
 
 def _convert(value: Any, tp: Any, path: str) -> Any:

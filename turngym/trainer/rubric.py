@@ -14,7 +14,6 @@ What it does NOT cover: per-turn (dense) rubric rewards; a rubric scores whole e
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 from turngym.agents.context import conversation_without_summaries
 from turngym.core.trajectory import Trajectory
+from turngym.trainer.config import load_callable
 
 RewardFn = Callable[..., Sequence[float]]
 
@@ -44,16 +44,7 @@ class RewardTerm:
 
 def load_reward_fn(spec: str) -> RewardFn:
     """Import ``"package.module:function"``."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise RubricError(f"reward function {spec!r} must look like 'package.module:function'")
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise RubricError(f"cannot load reward function {spec!r}: {exc}") from exc
-    if not callable(fn):
-        raise RubricError(f"reward function {spec!r} is not callable")
-    return fn
+    return load_callable(spec, "reward function", RubricError)
 
 
 class Rubric:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import importlib
 import math
 import re
 import time
@@ -67,7 +66,7 @@ from turngym.agents.multiagent import (
 from turngym.agents.rollout import derive_seed
 from turngym.core.registry import multi_agent_api
 from turngym.trainer.checkpoint import rng_state, set_rng_state
-from turngym.trainer.config import ConfigError, TrainConfig, _convert, _plain
+from turngym.trainer.config import ConfigError, TrainConfig, _convert, _plain, load_callable
 from turngym.trainer.metrics import MetricsLogger
 from turngym.trainer.rae import (
     REWARD_ROUTINGS,
@@ -358,17 +357,8 @@ def _set_dotted(data: dict[str, Any], override: str) -> None:
 
 
 def load_function(spec: str, what: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"``; a clear error names ``what`` needed it."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigError(f"{what} = {spec!r} must look like 'package.module:function'")
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"{what} = {spec!r} cannot be loaded: {exc}") from exc
-    if not callable(fn):
-        raise ConfigError(f"{what} = {spec!r} is not callable")
-    return fn
+    """Import ``"package.module:function"``; a clear ConfigError names ``what`` needed it."""
+    return load_callable(spec, what, ConfigError)
 
 
 # =============================================================================================
