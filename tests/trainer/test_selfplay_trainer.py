@@ -91,8 +91,17 @@ def test_short_run_rates_snapshots_logs_and_resumes(tiny_model_path, tmp_path):
     cfg = tiny_config(tiny_model_path, tmp_path / "run")
     trainer = SelfPlayTrainer(cfg, log=lambda s: None)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    saved: list[int] = []
+    save = trainer.save_checkpoint
+
+    def spy_save():  # noqa: ANN202
+        saved.append(trainer.step)
+        return save()
+
+    trainer.save_checkpoint = spy_save  # type: ignore[method-assign]
     trainer.fit()
     assert trainer.step == 2
+    assert saved == [1, 2]  # checkpoint.every=1: once per step, the last one not twice
     changed = any(
         not bool((p.detach() == before[n]).all()) for n, p in trainer.model.named_parameters()
     )

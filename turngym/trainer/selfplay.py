@@ -1051,6 +1051,7 @@ class SelfPlayTrainer:
             The last step's metrics (plus the final evaluation when there is one).
         """
         cfg, ev = self.cfg, self.cfg.selfplay.eval
+        every = cfg.train.checkpoint.every
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "config.yaml").write_text(
             yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8"
@@ -1068,10 +1069,9 @@ class SelfPlayTrainer:
                     last.update({f"eval/{k}": v for k, v in self.evaluate().items()})
                 logger.log(self.step, last)
                 self.log(f"step {self.step}: {_fmt(_headline(last))}")
-                every = cfg.train.checkpoint.every
                 if every and self.step % every == 0:
                     self.save_checkpoint()
-            if self.step > 0:
+            if self.step > 0 and (not every or self.step % every):  # not saved just above
                 self.save_checkpoint()
             if ev.before_training and not (ev.every and self.step % ev.every == 0):
                 final = {f"eval/{k}": v for k, v in self.evaluate().items()}
